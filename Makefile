@@ -1,0 +1,38 @@
+# Two commands for a fresh machine:
+#   make demo   set up, then start the shop with the embedded Amazon Pay simulator
+#   make test   set up, then run every test (lint, unit, integration, interop with the Node SDK)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench setup setup-test clean
+
+demo: setup
+	$(BIN)/flask run
+
+test: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: setup-test
+	$(BIN)/python -m bench.signing
+
+setup: $(VENV)/.runtime
+
+setup-test: $(VENV)/.dev tests/interop/node_modules/.package-lock.json
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The official Amazon Pay Node.js SDK: the independent peer of the interop tests.
+tests/interop/node_modules/.package-lock.json: tests/interop/package.json tests/interop/package-lock.json
+	npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
+
+clean:
+	rm -rf $(VENV) tests/interop/node_modules .pytest_cache

@@ -1,0 +1,460 @@
+"""AmazonPayClient: one method per Amazon Pay API v2 operation.
+
+Amazon Pay step: every server-side call of Checkout v2 (Create / Get / Update / Complete
+Checkout Session, Charge Permissions, Charges, Refunds, Get Buyer) goes through here.
+
+What it does for you, and why:
+- signs each request (``signing.py``) with a private key parsed once at construction;
+- sends ``x-amz-pay-idempotency-key`` on every POST (yours, or a generated one) and re-sends
+  the very same signed request on a retry, so a retry can never charge twice;
+- retries 408/425/429/5xx and connection errors 3 times with exponential backoff,
+  honouring ``Retry-After`` (urllib3 ``Retry`` on one keep-alive ``requests.Session``);
+- always sets connect and read timeouts (the PHP and Node SDKs set none);
+- logs operation, status, request id, duration and retries, never the key, the
+  Authorization header or a buyer's personal data.
+
+Names follow the official SDKs (``getCheckoutSession`` -> ``get_checkout_session``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from . import signing
+
+log = logging.getLogger(__name__)
+
+#: Config region -> (API host, value of x-amz-pay-region). Same table as the official SDKs.
+REGIONS = {
+    "us": ("pay-api.amazon.com", "na"),
+    "na": ("pay-api.amazon.com", "na"),
+    "eu": ("pay-api.amazon.eu", "eu"),
+    "de": ("pay-api.amazon.eu", "eu"),
+    "uk": ("pay-api.amazon.eu", "eu"),
+    "jp": ("pay-api.amazon.jp", "jp"),
+}
+
+#: Statuses the official SDKs retry (PHP/Java list; 425 was added in their latest releases).
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+#: Amazon's rule for idempotency keys: at most 32 characters of [A-Za-z0-9_-].
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+USER_AGENT = "amazon-pay-flask-storefront/1.0 (Python; requests)"
+
+
+@dataclass
+class AmazonPayResponse:
+    """A 2xx answer: HTTP status, parsed JSON body, Amazon's request id, retries it took."""
+
+    status: int
+    body: dict[str, Any]
+    request_id: str | None
+    retries: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+class AmazonPayError(Exception):
+    """A non-2xx answer from Amazon Pay (``status`` and ``reason_code`` from its body), or,
+    with ``status`` None, no answer at all (connection error or timeout after retries)."""
+
+    def __init__(
+        self,
+        status: int | None,
+        reason_code: str | None,
+        message: str,
+        request_id: str | None = None,
+        retries: int = 0,
+    ):
+        super().__init__(f"{status} {reason_code}: {message}")
+        self.status = status
+        self.reason_code = reason_code
+        self.message = message
+        self.request_id = request_id
+        self.retries = retries
+
+
+def load_private_key(private_key: Any) -> rsa.RSAPrivateKey:
+    """Parse an RSA private key given as PEM text, PEM bytes or a path (PKCS#1 or PKCS#8).
+
+    Errors name the setting but never echo the key material.
+    """
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return private_key
+    if isinstance(private_key, str) and "-----BEGIN" not in private_key:
+        private_key = Path(private_key)
+    if isinstance(private_key, Path):
+        try:
+            private_key = private_key.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"private_key: cannot read key file {str(private_key)!r} ({exc.strerror}).") from None
+    if isinstance(private_key, str):
+        private_key = private_key.encode("ascii", "replace")
+    if not isinstance(private_key, bytes):
+        raise ValueError("private_key: give PEM text, PEM bytes or a path to a PEM file.")
+    try:
+        key = serialization.load_pem_private_key(private_key.strip() + b"\n", password=None)
+    except (ValueError, TypeError):
+        raise ValueError(
+            "private_key: not a readable unencrypted PEM private key "
+            "(expected '-----BEGIN PRIVATE KEY-----' or '-----BEGIN RSA PRIVATE KEY-----')."
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("private_key: Amazon Pay keys are RSA keys; this PEM holds another key type.")
+    return key
+
+
+def is_environment_specific(public_key_id: str) -> bool:
+    """Keys like ``SANDBOX-…`` / ``LIVE-…`` select the environment themselves (URL ``/v2``)."""
+    return public_key_id.upper().startswith(("SANDBOX", "LIVE"))
+
+
+def generate_idempotency_key() -> str:
+    return uuid.uuid4().hex  # 32 characters of [0-9a-f]: within Amazon's limit
+
+
+class AmazonPayClient:
+    """Signed calls to the Amazon Pay API v2.
+
+    >>> client = AmazonPayClient("SANDBOX-AAAA…", "instance/private.pem", region="us")
+    >>> client.get_checkout_session(checkout_session_id).body["statusDetails"]["state"]
+    'Open'
+    """
+
+    def __init__(
+        self,
+        public_key_id: str,
+        private_key: Any,
+        region: str,
+        sandbox: bool = True,
+        algorithm: str = signing.ALGORITHM_V2,
+        endpoint: str | None = None,
+        *,
+        timeout: tuple[float, float] = (5.0, 20.0),
+        max_retries: int = 3,
+        backoff_factor: float = 1.0,
+        session: requests.Session | None = None,
+    ):
+        if not public_key_id or not isinstance(public_key_id, str):
+            raise ValueError("public_key_id: missing (your Public Key ID from Seller Central).")
+        region_key = str(region).lower()
+        if region_key not in REGIONS:
+            raise ValueError(f"region: {region!r} is not one of {', '.join(sorted(REGIONS))}.")
+        try:
+            self.algorithm = signing.check_algorithm(algorithm)
+        except ValueError as exc:
+            raise ValueError(f"algorithm: {exc}") from None
+        self.public_key_id = public_key_id
+        self.region = region_key
+        self.sandbox = sandbox
+        self._private_key = load_private_key(private_key)
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+        host, self.amz_region = REGIONS[region_key]
+        if endpoint:
+            parts = urlsplit(endpoint)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"endpoint: {endpoint!r} is not a base URL such as http://127.0.0.1:5001.")
+            base, host = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", parts.netloc
+        else:
+            base = f"https://{host}"
+        self.host = host
+        if is_environment_specific(public_key_id):
+            self.base_path = urlsplit(base).path + "/v2"
+        else:
+            self.base_path = urlsplit(base).path + ("/sandbox/v2" if sandbox else "/live/v2")
+        self.base_url = base.rstrip("/") + self.base_path[len(urlsplit(base).path) :]
+
+        self.http = session or requests.Session()
+        retry = Retry(
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            other=0,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,  # POSTs too: the idempotency key makes them safe to repeat
+            backoff_factor=backoff_factor,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        adapter = HTTPAdapter(max_retries=retry)
+        self.http.mount("https://", adapter)
+        self.http.mount("http://", adapter)
+
+    def __repr__(self) -> str:  # never show the key
+        return (
+            f"AmazonPayClient(public_key_id={self.public_key_id!r}, region={self.region!r}, base_url={self.base_url!r})"
+        )
+
+    # -- signing ---------------------------------------------------------------------
+
+    def generate_button_signature(self, payload: str) -> str:
+        """Sign a button payload string byte for byte (``createCheckoutSessionConfig``)."""
+        return signing.sign_button_payload(payload, self._private_key, self.algorithm)
+
+    def signed_headers(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> dict[str, str]:
+        """The headers to send for one request, Authorization included (all others signed)."""
+        now = now or datetime.now(UTC)
+        to_sign = {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "x-amz-pay-date": now.strftime("%Y%m%dT%H%M%SZ"),
+            "x-amz-pay-host": self.host,
+            "x-amz-pay-region": self.amz_region,
+        }
+        for name, value in (headers or {}).items():
+            if value is not None and value != "":
+                to_sign[name.lower()] = str(value)
+        to_sign["authorization"] = signing.sign_request(
+            method, path, query, to_sign, body, self._private_key, self.public_key_id, self.algorithm
+        )
+        return to_sign
+
+    # -- transport -------------------------------------------------------------------
+
+    def call(
+        self,
+        operation: str,
+        method: str,
+        resource: str,
+        payload: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> AmazonPayResponse:
+        """Send one signed request; raise AmazonPayError unless Amazon answers 2xx."""
+        extra = {name.lower(): value for name, value in (headers or {}).items()}
+        if method == "POST":
+            key = idempotency_key or extra.get("x-amz-pay-idempotency-key") or generate_idempotency_key()
+            if not IDEMPOTENCY_KEY.match(key):
+                raise ValueError("idempotency_key: at most 32 characters of A-Z, a-z, 0-9, '-' and '_'.")
+            extra["x-amz-pay-idempotency-key"] = key
+        body = _encode_body(payload) if method != "GET" else b""
+        path = self.base_path + resource
+        sent_headers = self.signed_headers(method, path, body, query, extra)
+        sent_headers["user-agent"] = USER_AGENT
+        url = self.base_url + resource
+
+        started = time.perf_counter()
+        try:
+            response = self.http.request(
+                method, url, params=query, data=body or None, headers=sent_headers, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            duration_ms = (time.perf_counter() - started) * 1000
+            retries, timed_out = _transport_failure(exc, self.max_retries)
+            reason = "RequestTimeout" if timed_out else "ConnectionError"
+            log.warning(
+                "amazon_pay operation=%s status=none reason=%s duration_ms=%.0f retries=%d",
+                operation,
+                reason,
+                duration_ms,
+                retries,
+            )
+            raise AmazonPayError(
+                None,
+                reason,
+                f"No answer from Amazon Pay after {retries} retries ({type(exc).__name__}).",
+                retries=retries,
+            ) from None
+        duration_ms = (time.perf_counter() - started) * 1000
+        request_id = response.headers.get("x-amz-pay-request-id")
+        retries = _retries_from_response(response)
+        body_json = _decode_body(response)
+        level = logging.INFO if response.ok else logging.WARNING
+        log.log(
+            level,
+            "amazon_pay operation=%s status=%d request_id=%s duration_ms=%.0f retries=%d%s",
+            operation,
+            response.status_code,
+            request_id,
+            duration_ms,
+            retries,
+            "" if response.ok else f" reason_code={body_json.get('reasonCode')}",
+        )
+        if not response.ok or body_json is None:
+            body_json = body_json or {}
+            raise AmazonPayError(
+                response.status_code,
+                body_json.get("reasonCode") or ("InvalidResponse" if response.ok else None),
+                body_json.get("message") or f"HTTP {response.status_code} without an Amazon Pay error body.",
+                request_id=request_id,
+                retries=retries,
+            )
+        return AmazonPayResponse(response.status_code, body_json, request_id, retries, response.headers)
+
+    # -- Checkout Session --------------------------------------------------------------
+
+    def create_checkout_session(self, payload: Any, idempotency_key: str | None = None, headers=None):
+        return self.call(
+            "CreateCheckoutSession",
+            "POST",
+            "/checkoutSessions",
+            payload,
+            idempotency_key=idempotency_key,
+            headers=headers,
+        )
+
+    def get_checkout_session(self, checkout_session_id: str, headers=None):
+        return self.call("GetCheckoutSession", "GET", f"/checkoutSessions/{_id(checkout_session_id)}", headers=headers)
+
+    def update_checkout_session(self, checkout_session_id: str, payload: Any, headers=None):
+        return self.call(
+            "UpdateCheckoutSession", "PATCH", f"/checkoutSessions/{_id(checkout_session_id)}", payload, headers=headers
+        )
+
+    def complete_checkout_session(
+        self, checkout_session_id: str, payload: Any, idempotency_key: str | None = None, headers=None
+    ):
+        return self.call(
+            "CompleteCheckoutSession",
+            "POST",
+            f"/checkoutSessions/{_id(checkout_session_id)}/complete",
+            payload,
+            idempotency_key=idempotency_key,
+            headers=headers,
+        )
+
+    def finalize_checkout_session(
+        self, checkout_session_id: str, payload: Any, idempotency_key: str | None = None, headers=None
+    ):
+        return self.call(
+            "FinalizeCheckoutSession",
+            "POST",
+            f"/checkoutSessions/{_id(checkout_session_id)}/finalize",
+            payload,
+            idempotency_key=idempotency_key,
+            headers=headers,
+        )
+
+    # -- Charge Permission -------------------------------------------------------------
+
+    def get_charge_permission(self, charge_permission_id: str, headers=None):
+        return self.call(
+            "GetChargePermission", "GET", f"/chargePermissions/{_id(charge_permission_id)}", headers=headers
+        )
+
+    def update_charge_permission(self, charge_permission_id: str, payload: Any, headers=None):
+        return self.call(
+            "UpdateChargePermission",
+            "PATCH",
+            f"/chargePermissions/{_id(charge_permission_id)}",
+            payload,
+            headers=headers,
+        )
+
+    def close_charge_permission(self, charge_permission_id: str, payload: Any, headers=None):
+        return self.call(
+            "CloseChargePermission",
+            "DELETE",
+            f"/chargePermissions/{_id(charge_permission_id)}/close",
+            payload,
+            headers=headers,
+        )
+
+    # -- Charge ------------------------------------------------------------------------
+
+    def create_charge(self, payload: Any, idempotency_key: str | None = None, headers=None):
+        return self.call("CreateCharge", "POST", "/charges", payload, idempotency_key=idempotency_key, headers=headers)
+
+    def get_charge(self, charge_id: str, headers=None):
+        return self.call("GetCharge", "GET", f"/charges/{_id(charge_id)}", headers=headers)
+
+    def capture_charge(self, charge_id: str, payload: Any, idempotency_key: str | None = None, headers=None):
+        return self.call(
+            "CaptureCharge",
+            "POST",
+            f"/charges/{_id(charge_id)}/capture",
+            payload,
+            idempotency_key=idempotency_key,
+            headers=headers,
+        )
+
+    def cancel_charge(self, charge_id: str, payload: Any, headers=None):
+        return self.call("CancelCharge", "DELETE", f"/charges/{_id(charge_id)}/cancel", payload, headers=headers)
+
+    # -- Refund and Buyer --------------------------------------------------------------
+
+    def create_refund(self, payload: Any, idempotency_key: str | None = None, headers=None):
+        return self.call("CreateRefund", "POST", "/refunds", payload, idempotency_key=idempotency_key, headers=headers)
+
+    def get_refund(self, refund_id: str, headers=None):
+        return self.call("GetRefund", "GET", f"/refunds/{_id(refund_id)}", headers=headers)
+
+    def get_buyer(self, buyer_token: str, headers=None):
+        return self.call("GetBuyer", "GET", f"/buyers/{_id(buyer_token)}", headers=headers)
+
+
+def _id(value: str) -> str:
+    """An object id as one path segment: ids from a browser must not reach another path."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("An Amazon Pay object id must be a non-empty string.")
+    return quote(value, safe="-_.~")
+
+
+def _encode_body(payload: Any) -> bytes:
+    """JSON bytes exactly as sent (and hashed). Strings and bytes are sent as given."""
+    if payload is None:
+        return b""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _decode_body(response: requests.Response) -> dict[str, Any] | None:
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _retries_from_response(response: requests.Response) -> int:
+    retries = getattr(response.raw, "retries", None)
+    return len(retries.history) if retries is not None else 0
+
+
+def _transport_failure(exc: requests.RequestException, max_retries: int) -> tuple[int, bool]:
+    """(retries made, whether it was a timeout) for a request that got no answer.
+
+    urllib3 raises MaxRetryError only once every retry is spent; requests wraps it.
+    """
+    inner = exc.args[0] if exc.args else None
+    retries = max_retries if isinstance(inner, MaxRetryError) else 0
+    reason = getattr(inner, "reason", inner)
+    timed_out = isinstance(exc, requests.Timeout) or isinstance(
+        reason, TimeoutError | ReadTimeoutError | ConnectTimeoutError
+    )
+    return retries, timed_out

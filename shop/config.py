@@ -1,0 +1,153 @@
+"""Settings from the environment (``.env``), validated at start-up.
+
+Three modes, one code path:
+- ``simulator`` (default): no configuration at all. The shop makes a demo RSA key pair under
+  ``instance/`` on first start, and the embedded simulator trusts its public half.
+- ``sandbox`` / ``live``: your Seller Central keys. A missing, placeholder or malformed
+  setting stops the start-up with a message that names the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from .amazon_pay import ALGORITHM_V1, ALGORITHM_V2, load_private_key
+from .regions import REGIONS
+
+MODES = ("simulator", "sandbox", "live")
+DEMO_PUBLIC_KEY_ID = "SANDBOX-SIMULATORDEMOKEY00000000"
+DEMO_MERCHANT_ID = "A1SIMULATORMERCHANT"
+DEMO_STORE_ID = "amzn1.application-oa2-client.simulator0000000000000000"
+DEFAULT_SIMULATOR_URL = "http://127.0.0.1:5001"
+
+# Values copied from .env.example or the docs rather than from Seller Central.
+_PLACEHOLDER = re.compile(r"X{6,}|^your[-_ ]|^<.*>$|change[-_ ]?me|^\.\.\.$", re.IGNORECASE)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message names it and says what to do."""
+
+
+def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None) -> dict[str, Any]:
+    """All AMAZON_PAY_* settings as Flask config keys, checked."""
+    env = os.environ if environ is None else environ
+    mode = env.get("AMAZON_PAY_MODE", "simulator").strip().lower()
+    if mode not in MODES:
+        raise ConfigError(f"AMAZON_PAY_MODE={mode!r}: use one of {', '.join(MODES)}.")
+    region = env.get("AMAZON_PAY_REGION", "us").strip().lower()
+    if region not in REGIONS:
+        raise ConfigError(f"AMAZON_PAY_REGION={region!r}: use one of {', '.join(REGIONS)}.")
+    algorithm = env.get("AMAZON_PAY_ALGORITHM", ALGORITHM_V2).strip()
+    if algorithm not in (ALGORITHM_V2, ALGORITHM_V1):
+        raise ConfigError(f"AMAZON_PAY_ALGORITHM={algorithm!r}: use {ALGORITHM_V2} (or the legacy {ALGORITHM_V1}).")
+
+    config: dict[str, Any] = {
+        "AMAZON_PAY_MODE": mode,
+        "AMAZON_PAY_REGION": region,
+        "AMAZON_PAY_ALGORITHM": algorithm,
+        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path, mode),
+    }
+    if mode == "simulator":
+        simulator_url = env.get("AMAZON_PAY_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")
+        config.update(
+            AMAZON_PAY_PUBLIC_KEY_ID=DEMO_PUBLIC_KEY_ID,
+            AMAZON_PAY_PRIVATE_KEY=demo_private_key(instance_path),
+            AMAZON_PAY_MERCHANT_ID=DEMO_MERCHANT_ID,
+            AMAZON_PAY_STORE_ID=DEMO_STORE_ID,
+            AMAZON_PAY_ENDPOINT=simulator_url,
+            AMAZON_PAY_SANDBOX=True,
+            AMAZON_PAY_SIMULATOR_KEYS=str(Path(instance_path) / "simulator-keys"),
+        )
+        return config
+
+    config.update(
+        AMAZON_PAY_PUBLIC_KEY_ID=_required(
+            env,
+            "AMAZON_PAY_PUBLIC_KEY_ID",
+            r"^(SANDBOX-|LIVE-)?[A-Z0-9]{24}$",
+            "24 upper-case letters and digits, optionally after SANDBOX- or LIVE-",
+        ),
+        AMAZON_PAY_MERCHANT_ID=_required(
+            env,
+            "AMAZON_PAY_MERCHANT_ID",
+            r"^[A-Z0-9]{10,20}$",
+            "your Merchant ID from Seller Central, e.g. A2BCDEFGHIJ3KL",
+        ),
+        AMAZON_PAY_STORE_ID=_required(
+            env,
+            "AMAZON_PAY_STORE_ID",
+            r"^amzn1\.application-oa2-client\.[0-9a-f]{32}$",
+            "amzn1.application-oa2-client. followed by 32 hex digits",
+        ),
+        AMAZON_PAY_ENDPOINT=env.get("AMAZON_PAY_ENDPOINT") or None,
+        AMAZON_PAY_SANDBOX=mode == "sandbox",
+    )
+    key_id = config["AMAZON_PAY_PUBLIC_KEY_ID"]
+    if key_id.startswith(("SANDBOX-", "LIVE-")) and not key_id.startswith(mode.upper() + "-"):
+        raise ConfigError(f"AMAZON_PAY_PUBLIC_KEY_ID is a {key_id.split('-')[0]} key but AMAZON_PAY_MODE={mode}.")
+    raw_key = _required(env, "AMAZON_PAY_PRIVATE_KEY", None, "a path to your private key .pem file, or the PEM itself")
+    try:
+        config["AMAZON_PAY_PRIVATE_KEY"] = load_private_key(raw_key)
+    except ValueError as exc:
+        raise ConfigError(f"AMAZON_PAY_PRIVATE_KEY: {str(exc).removeprefix('private_key: ')}") from None
+    if mode == "live" and not env.get("SECRET_KEY"):
+        raise ConfigError(
+            "SECRET_KEY: set a long random value for live mode "
+            "(python -c 'import secrets; print(secrets.token_hex())')."
+        )
+    return config
+
+
+def _required(env, name: str, pattern: str | None, expected: str) -> str:
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: expected {expected}. See .env.example.")
+    if _PLACEHOLDER.search(value):
+        raise ConfigError(f"{name} still holds the placeholder from .env.example: expected {expected}.")
+    if pattern and not re.match(pattern, value):
+        raise ConfigError(f"{name} is malformed: expected {expected}.")
+    return value
+
+
+def _instance_secret(instance_path: str, mode: str) -> str:
+    """A per-checkout session secret kept under instance/, so sessions survive restarts."""
+    path = Path(instance_path) / "secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def demo_private_key(instance_path: str) -> rsa.RSAPrivateKey:
+    """The simulator-mode key pair: made once, private half in instance/, public half
+    where the simulator looks for trusted keys (``instance/simulator-keys/<id>.pem``)."""
+    instance = Path(instance_path)
+    private_path = instance / "demo-private-key.pem"
+    public_path = instance / "simulator-keys" / f"{DEMO_PUBLIC_KEY_ID}.pem"
+    if private_path.exists():
+        key = load_private_key(private_path)
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_path.parent.mkdir(parents=True, exist_ok=True)
+        private_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        private_path.chmod(0o600)
+    if not public_path.exists():
+        public_path.parent.mkdir(parents=True, exist_ok=True)
+        public_path.write_bytes(
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        )
+    return key

@@ -1,0 +1,61 @@
+"""An offline stand-in for Amazon Pay: the API, the hosted pages, test controls.
+
+Never imported by the shop: the shop talks to it over HTTP exactly as it talks to Amazon.
+Run alone with ``flask --app simulator run --port 5001``; it trusts every public key
+``<publicKeyId>.pem`` in the directory named by ``AMAZON_PAY_SIMULATOR_KEYS``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .clock import Clock
+from .keys import KeyRing
+from .operations import Store
+
+DEFAULT_KEYS_DIR = os.path.join("instance", "simulator-keys")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SIMULATOR_KEYS_DIR=os.environ.get("AMAZON_PAY_SIMULATOR_KEYS", DEFAULT_KEYS_DIR),
+        SIMULATOR_PUBLIC_URL=os.environ.get("AMAZON_PAY_SIMULATOR_PUBLIC_URL"),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("SIMULATOR_CLOCK", Clock())
+    if "SIMULATOR_KEYS" not in app.config:
+        app.config["SIMULATOR_KEYS"] = KeyRing(app.config["SIMULATOR_KEYS_DIR"])
+    app.json.sort_keys = False
+    app.extensions["amazon_pay_simulator"] = Store(app.config["SIMULATOR_CLOCK"])
+
+    from . import api, control, hosted
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(control.bp)
+    app.register_blueprint(hosted.bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        """Errors raised before an operation runs (oversized body, …) as Amazon-style JSON."""
+        code = {413: "InvalidRequest", 404: "ResourceNotFound", 405: "RequestNotSupported"}.get(
+            error.code, "InvalidRequest"
+        )
+        response = jsonify({"reasonCode": code, "message": error.description})
+        response.status_code = error.code or 400
+        return response
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception):
+        app.logger.exception("simulator internal error")
+        response = jsonify({"reasonCode": "InternalServerError", "message": "The simulator failed unexpectedly."})
+        response.status_code = 500
+        return response
+
+    return app

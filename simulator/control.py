@@ -1,0 +1,210 @@
+"""Test-control endpoints: play the buyer without a browser (design contract 4).
+
+Amazon's hosted pages are where a buyer clicks the button, signs in and picks an address
+and a payment method, then passes through ``amazonPayRedirectUrl``. These JSON endpoints do
+the same steps, so API tests and benchmarks can run whole checkouts headless. They are not
+part of Amazon's API and need no signature; keep the simulator off public networks.
+Documented in docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .api import REGION_ALIASES, store
+from .buyers import ADDRESSES, INSTRUMENTS
+from .errors import ApiError, invalid_parameter, missing_parameter
+from .operations import Store, add_query
+from .verify import verify_button_signature
+
+bp = Blueprint("simulator_control", __name__, url_prefix="/control")
+
+OUTCOMES = ("Success", "BuyerCanceled", "Declined", "PendingAuthorized", "PendingDeclined")
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return jsonify(error.body()), error.status
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        raise ApiError(400, "InvalidRequestFormat", "The request body is not valid JSON.")
+    if body is not None and not isinstance(body, dict):
+        raise ApiError(400, "InvalidRequestFormat", "The request body must be a JSON object.")
+    return body or {}
+
+
+def _string(body: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise missing_parameter(name)
+        return None
+    if not isinstance(value, str):
+        raise invalid_parameter(name)
+    return value
+
+
+def _region(body: dict[str, Any], default: str = "na") -> str:
+    region = REGION_ALIASES.get(str(body.get("region") or default).lower())
+    if region is None:
+        raise invalid_parameter("region", "Use na, eu or jp (us, de, uk are aliases).")
+    return region
+
+
+def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The button's payload, if its signature verifies as Amazon checks it; and its environment."""
+    payload_json = _string(body, "payloadJSON")
+    signature = _string(body, "signature")
+    public_key_id = _string(body, "publicKeyId")
+    algorithm = _string(body, "algorithm", required=False) or "AMZN-PAY-RSASSA-PSS-V2"
+    keys = current_app.config["SIMULATOR_KEYS"]
+    if not verify_button_signature(keys, public_key_id, algorithm, payload_json, signature):
+        raise ApiError(
+            400,
+            "InvalidSignatureError",
+            f"Signature {signature[:24]}… does not match the payload for publicKeyId {public_key_id[:64]}.",
+        )
+    try:
+        payload = json.loads(payload_json)
+    except ValueError:
+        raise ApiError(400, "InvalidRequestFormat", "payloadJSON is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise ApiError(400, "InvalidRequestFormat", "payloadJSON must be a JSON object.")
+    sandbox = body.get("sandbox")
+    env = "Live" if (sandbox is False or public_key_id.upper().startswith("LIVE")) else "Sandbox"
+    return payload, env
+
+
+def _choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    address, instrument = _string(body, "address", False), _string(body, "instrument", False)
+    return address, instrument
+
+
+def _checkout_answer(state: Store, session, redirect_url: str) -> dict[str, Any]:
+    base = current_app.config.get("SIMULATOR_PUBLIC_URL") or request.host_url.rstrip("/")
+    return {"checkoutSessionId": session.id, "redirectUrl": redirect_url, "checkoutSession": session.to_json(base)}
+
+
+@bp.get("")
+def index():
+    """What a tester can choose: the simulated instruments, addresses and outcomes."""
+    return jsonify(
+        {
+            "instruments": {
+                key: {"descriptor": i.descriptor, "outcome": i.outcome, "description": i.description}
+                for key, i in INSTRUMENTS.items()
+            },
+            "addresses": ADDRESSES,
+            "outcomes": OUTCOMES,
+            "endpoints": [rule.rule for rule in current_app.url_map.iter_rules() if rule.rule.startswith("/control")],
+        }
+    )
+
+
+@bp.post("/button-checkout")
+def button_checkout():
+    """The buyer clicks the Amazon Pay button, signs in, and picks an address and instrument."""
+    body = _json()
+    payload, env = verified_payload(body)
+    product_type = _string(body, "productType", False) or "PayAndShip"
+    if product_type not in ("PayAndShip", "PayOnly"):
+        raise invalid_parameter("productType", "Use PayAndShip or PayOnly.")
+    address, instrument = _choice(body)
+    state = store()
+    with state.lock:
+        session = state.create_checkout_session(env, payload, product_type)
+        session.region = _region(body)
+        state.associate_buyer(session, session.region, address, instrument)
+        review_url = add_query(session.web()["checkoutReviewReturnUrl"], amazonCheckoutSessionId=session.id)
+        return jsonify(_checkout_answer(state, session, review_url)), 201
+
+
+@bp.post("/checkout-sessions/<session_id>/buyer")
+def sign_in_to_session(session_id: str):
+    """A session created with the API (decoupled button): the buyer signs in and chooses."""
+    body = _json()
+    address, instrument = _choice(body)
+    state = store()
+    with state.lock:
+        session = state.session(_env(body), session_id)
+        state.associate_buyer(session, _region(body, session.region), address, instrument)
+        review_url = session.web().get("checkoutReviewReturnUrl") or ""
+        return jsonify(_checkout_answer(state, session, add_query(review_url, amazonCheckoutSessionId=session.id)))
+
+
+@bp.post("/checkout-sessions/<session_id>/redirect")
+def finish_redirect(session_id: str):
+    """The buyer passes through amazonPayRedirectUrl; ``outcome`` overrides the instrument's."""
+    body = _json()
+    outcome = _string(body, "outcome", False)
+    if outcome is not None and outcome not in OUTCOMES:
+        raise invalid_parameter("outcome", f"Use one of {', '.join(OUTCOMES)}.")
+    state = store()
+    with state.lock:
+        session = state.session(_env(body), session_id)
+        result_url = state.process_payment(session, outcome)
+        return jsonify(_checkout_answer(state, session, result_url))
+
+
+@bp.post("/sign-in")
+def sign_in():
+    """Sign in with Amazon: a signed sign-in payload gives a buyer token (valid 24 hours)."""
+    body = _json()
+    payload, _env_name = verified_payload(body)
+    return_url = payload.get("signInReturnUrl")
+    if not isinstance(return_url, str) or not return_url:
+        raise missing_parameter("signInReturnUrl")
+    state = store()
+    with state.lock:
+        token = state.issue_buyer_token(_region(body))
+    return jsonify({"buyerToken": token, "redirectUrl": add_query(return_url, buyerToken=token)})
+
+
+@bp.post("/clock")
+def advance_clock():
+    body = _json()
+    seconds = body.get("advanceSeconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise invalid_parameter("advanceSeconds", "A number of seconds, 0 or more.")
+    return jsonify({"now": store().clock.advance(seconds).isoformat()})
+
+
+@bp.get("/counts")
+def counts():
+    """How many objects the simulator made: tests prove "one order, one charge" with this."""
+    state = store()
+    with state.lock:
+        return jsonify(
+            {
+                "counts": dict(state.counts),
+                "chargesPerChargePermission": {cp.id: len(cp.charge_ids) for cp in state.charge_permissions.values()},
+                "chargesPerMerchantReference": _charges_per_reference(state),
+            }
+        )
+
+
+def _charges_per_reference(state: Store) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for charge in state.charges.values():
+        reference = charge.merchant_metadata.get("merchantReferenceId")
+        if reference:
+            result[reference] = result.get(reference, 0) + 1
+    return result
+
+
+@bp.post("/reset")
+def reset():
+    state = store()
+    with state.lock:
+        state.__init__(state.clock)
+    return jsonify({"reset": True})
+
+
+def _env(body: dict[str, Any]) -> str:
+    return "Live" if body.get("sandbox") is False else "Sandbox"

@@ -1,0 +1,534 @@
+"""What each Amazon Pay operation does to the simulator's state.
+
+Every public method is one API operation (or one buyer step on Amazon's pages) and runs
+under the store's lock, so concurrent requests see a consistent state. Rules and their
+sources: api.md §3 (operations), §3.1 (Complete: 200 / 202 / CheckoutSessionCanceled),
+§5 (errors and states), §6 (sandbox simulations). Where Amazon publishes nothing, the choice
+is marked SIMULATOR CHOICE and listed in docs/simulator.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from . import schema
+from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, buyer_for_region
+from .clock import Clock
+from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
+from .objects import (
+    Charge,
+    ChargePermission,
+    CheckoutSession,
+    Refund,
+    new_charge_permission_id,
+    new_checkout_session_id,
+)
+
+#: x-amz-pay-simulation-code values accepted per operation (api.md §6.2).
+SIMULATION_CODES = {
+    "CompleteCheckoutSession": {"BuyerCanceled", "AmazonCanceled", "Declined", "AuthorizationInitiated"},
+    "CreateCharge": {
+        "SoftDeclined",
+        "HardDeclined",
+        "AmazonRejected",
+        "TransactionTimedOut",
+        "ProcessingFailure",
+        "AuthorizationInitiated",
+        "CaptureInitiated",
+    },
+    "CaptureCharge": {"CaptureInitiated", "AmazonRejected"},
+    "CloseChargePermission": {"AmazonClosed"},
+    "CreateRefund": {"AmazonRejected"},
+}
+SYNCHRONOUS_DECLINES = {"SoftDeclined", "HardDeclined", "AmazonRejected", "TransactionTimedOut", "ProcessingFailure"}
+BUYER_TOKEN_LIFETIME_SECONDS = 24 * 3600
+
+
+def check_simulation_code(operation: str, code: str | None, env: str) -> str | None:
+    """The code to apply, or None. Codes are a Sandbox feature; Live ignores the header."""
+    if not code or env != "Sandbox":
+        return None
+    if code not in SIMULATION_CODES.get(operation, set()):
+        raise ApiError(
+            400,
+            "InvalidSandboxSimulationSpecified",
+            "You have attempted an invalid operation for the Sandbox environment.",
+        )
+    return code
+
+
+def add_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+class Store:
+    def __init__(self, clock: Clock):
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.sessions: dict[str, CheckoutSession] = {}
+        self.charge_permissions: dict[str, ChargePermission] = {}
+        self.charges: dict[str, Charge] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.buyer_tokens: dict[str, tuple[dict[str, Any], Any]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
+        self.counts: Counter[str] = Counter()
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def session(self, env: str, session_id: str) -> CheckoutSession:
+        found = self.sessions.get(session_id)
+        if found is None or found.env != env:
+            raise not_found("Checkout Session", session_id)
+        found.refresh(self.clock.now())
+        return found
+
+    def charge_permission(self, env: str, cp_id: str) -> ChargePermission:
+        found = self.charge_permissions.get(cp_id)
+        if found is None or found.env != env:
+            raise not_found("Charge Permission", cp_id)
+        return found
+
+    def charge(self, env: str, charge_id: str) -> Charge:
+        found = self.charges.get(charge_id)
+        if found is None or found.env != env:
+            raise not_found("Charge", charge_id)
+        found.refresh(self.clock.now())
+        return found
+
+    def refund(self, env: str, refund_id: str) -> Refund:
+        found = self.refunds.get(refund_id)
+        if found is None or found.env != env:
+            raise not_found("Refund", refund_id)
+        found.refresh(self.clock.now())
+        return found
+
+    # -- Checkout Session ------------------------------------------------------------------
+
+    def create_checkout_session(
+        self, env: str, body: dict[str, Any], product_type: str = "PayAndShip"
+    ) -> CheckoutSession:
+        schema.validate(body, schema.CREATE_CHECKOUT_SESSION)
+        schema.require(body, "storeId")
+        web = body.get("webCheckoutDetails") or {}
+        if web.get("checkoutMode") == "ProcessOrder":
+            schema.require(body, "webCheckoutDetails.checkoutResultReturnUrl")
+            schema.require(body, "paymentDetails.paymentIntent")
+        else:
+            schema.require(body, "webCheckoutDetails.checkoutReviewReturnUrl")
+        self._check_amounts(body.get("paymentDetails") or {})
+        now = self.clock.now()
+        session = CheckoutSession(new_checkout_session_id(), env, now, _normalised(body), product_type, updated=now)
+        self.sessions[session.id] = session
+        self.counts["checkoutSessions"] += 1
+        return session
+
+    def update_checkout_session(self, env: str, session_id: str, body: dict[str, Any]) -> CheckoutSession:
+        session = self.session(env, session_id)
+        schema.validate(body, schema.UPDATE_CHECKOUT_SESSION)
+        if session.state != "Open":
+            raise invalid_status("Checkout Session", session.state, "Update Checkout Session")
+        if session.confirmed:
+            # SIMULATOR CHOICE: the buyer already approved the payment for the old details.
+            raise invalid_status("Checkout Session", "Open (payment confirmed by the buyer)", "Update Checkout Session")
+        self._check_amounts(body.get("paymentDetails") or {})
+        _merge(session.details, _normalised(body))
+        session.updated = self.clock.now()
+        return session
+
+    def complete_checkout_session(
+        self, env: str, session_id: str, body: dict[str, Any], simulation_code: str | None
+    ) -> tuple[int, CheckoutSession]:
+        session = self.session(env, session_id)
+        schema.validate(body, schema.COMPLETE_CHECKOUT_SESSION)
+        self._check_can_finish(session, "Complete Checkout Session")
+        charge_amount = schema.require(body, "chargeAmount")
+        self._check_same_amount(session.payment().get("chargeAmount"), charge_amount, "chargeAmount")
+        if session.payment().get("totalOrderAmount") and body.get("totalOrderAmount"):
+            self._check_same_amount(session.payment()["totalOrderAmount"], body["totalOrderAmount"], "totalOrderAmount")
+        code = check_simulation_code("CompleteCheckoutSession", simulation_code, env)
+        if code in ("BuyerCanceled", "AmazonCanceled", "Declined"):
+            session.cancel(code, self.clock.now())
+        return self._finish(session)
+
+    def finalize_checkout_session(self, env: str, session_id: str, body: dict[str, Any]) -> tuple[int, CheckoutSession]:
+        session = self.session(env, session_id)
+        schema.validate(body, schema.FINALIZE_CHECKOUT_SESSION)
+        self._check_can_finish(session, "Finalize Checkout Session")
+        if body.get("chargeAmount") and session.payment().get("chargeAmount"):
+            self._check_same_amount(session.payment()["chargeAmount"], body["chargeAmount"], "chargeAmount")
+        for name in ("paymentIntent", "canHandlePendingAuthorization", "chargeAmount", "totalOrderAmount"):
+            if body.get(name) is not None:
+                session.payment()[name] = body[name]
+        return self._finish(session)
+
+    def _check_can_finish(self, session: CheckoutSession, operation: str) -> None:
+        if session.state == "Canceled":
+            raise ApiError(
+                422,
+                "CheckoutSessionCanceled",
+                f"The Checkout Session is in Canceled state with reason code {session.reason}. "
+                "Get Checkout Session for details.",
+            )
+        if session.state != "Open" or not session.confirmed:
+            state = (
+                session.state if session.state != "Open" else "Open (buyer has not returned from amazonPayRedirectUrl)"
+            )
+            raise invalid_status("Checkout Session", state, operation)
+
+    def _finish(self, session: CheckoutSession) -> tuple[int, CheckoutSession]:
+        """Create the Charge Permission and Charge once the buyer has approved; 202 if pending."""
+        if session.state == "Canceled":
+            raise ApiError(
+                422,
+                "CheckoutSessionCanceled",
+                f"The Checkout Session is in Canceled state with reason code {session.reason}.",
+            )
+        now = self.clock.now()
+        pay = session.payment()
+        existing = session.details.get("chargePermissionId")
+        if existing and existing in self.charge_permissions:  # saved-wallet update (setupOnly)
+            cp = self.charge_permissions[existing]
+            cp.instrument, cp.shipping_address, cp.billing_address = (
+                session.instrument,
+                session.shipping_address,
+                session.billing_address,
+            )
+            cp.state, cp.reasons, cp.updated = "Chargeable", [], now
+        else:
+            cp = self._new_charge_permission(session)
+        session.charge_permission_id = cp.id
+        status = 200
+        intent = pay.get("paymentIntent")
+        if intent in ("Authorize", "AuthorizeWithCapture") and pay.get("chargeAmount"):
+            charge = self._new_charge(
+                cp,
+                Decimal(pay["chargeAmount"]["amount"]),
+                capture_now=intent == "AuthorizeWithCapture",
+                merchant_metadata=session.details.get("merchantMetadata") or {},
+            )
+            outcome = session.pending_outcome
+            if outcome:
+                final = (
+                    "Declined" if outcome == "PendingDeclined" else ("Captured" if charge.capture_now else "Authorized")
+                )
+                charge.start_pending(
+                    "AuthorizationInitiated", now, final, "HardDeclined" if final == "Declined" else None
+                )
+                status = 202
+            elif charge.capture_now:
+                charge.set_state("Captured", now)
+            session.charge_id = charge.id
+        session.state, session.reason, session.updated = "Completed", None, now
+        return status, session
+
+    def _new_charge_permission(self, session: CheckoutSession) -> ChargePermission:
+        pay = session.payment()
+        amount = pay.get("totalOrderAmount") or pay.get("chargeAmount")
+        currency = (amount or {}).get("currencyCode") or pay.get("presentmentCurrency") or "USD"
+        cp = ChargePermission(
+            id=new_charge_permission_id(session.env),
+            env=session.env,
+            type=session.details.get("chargePermissionType") or "OneTime",
+            created=self.clock.now(),
+            currency=currency,
+            buyer=session.buyer or {},
+            shipping_address=session.shipping_address,
+            billing_address=session.billing_address,
+            instrument=session.instrument or INSTRUMENTS[DEFAULT_INSTRUMENT],
+            amount_limit=Decimal(amount["amount"]) if amount else None,
+            merchant_metadata=dict(session.details.get("merchantMetadata") or {}),
+            platform_id=session.details.get("platformId"),
+        )
+        self.charge_permissions[cp.id] = cp
+        self.counts["chargePermissions"] += 1
+        return cp
+
+    def _new_charge(self, cp: ChargePermission, amount: Decimal, capture_now: bool, **extra: Any) -> Charge:
+        charge = Charge(
+            id=f"{cp.id}-C{secrets.randbelow(10**6):06d}",
+            env=cp.env,
+            charge_permission_id=cp.id,
+            amount=amount,
+            currency=cp.currency,
+            created=self.clock.now(),
+            capture_now=capture_now,
+            **extra,
+        )
+        self.charges[charge.id] = charge
+        cp.charge_ids.append(charge.id)
+        cp.charged += amount
+        self.counts["charges"] += 1
+        return charge
+
+    # -- the buyer on Amazon's pages (button, sign-in, amazonPayRedirectUrl) ------------------
+
+    def associate_buyer(
+        self, session: CheckoutSession, region: str, address_id: str | None = None, instrument: str | None = None
+    ) -> CheckoutSession:
+        """The buyer signs in on Amazon's page and picks an address and a payment method."""
+        if session.state != "Open" or session.confirmed:
+            raise invalid_status("Checkout Session", session.state, "sign-in")
+        buyer = buyer_for_region(region)
+        if instrument is not None and instrument not in INSTRUMENTS:
+            raise invalid_parameter("instrument", f"Simulated instruments: {', '.join(INSTRUMENTS)}.")
+        chosen = INSTRUMENTS[instrument or (session.instrument.last4 if session.instrument else DEFAULT_INSTRUMENT)]
+        home = ADDRESSES[buyer["defaultAddress"]]
+        shipping = None
+        if session.product_type != "PayOnly":
+            key = address_id or buyer["defaultAddress"]
+            if key not in ADDRESSES:
+                raise invalid_parameter("address", f"Simulated addresses: {', '.join(ADDRESSES)}.")
+            if not address_allowed(ADDRESSES[key], session.details.get("deliverySpecifications")):
+                raise ApiError(
+                    400,
+                    "AddressNotAllowed",
+                    f"The address {key} is excluded by the deliverySpecifications of this Checkout Session.",
+                )
+            shipping = dict(ADDRESSES[key])
+        session.buyer, session.instrument = buyer, chosen
+        session.shipping_address, session.billing_address = shipping, dict(home)
+        session.updated = self.clock.now()
+        return session
+
+    def process_payment(self, session: CheckoutSession, outcome: str | None = None) -> str:
+        """The buyer passes through amazonPayRedirectUrl; returns where Amazon sends them next."""
+        if session.state == "Open" and not session.confirmed:
+            if session.constraints():
+                raise ApiError(
+                    400,
+                    "InvalidCheckoutSessionStatus",
+                    "The Checkout Session still has constraints: " + ", ".join(session.constraints()),
+                )
+            outcome = outcome or (session.instrument.outcome if session.instrument else "Success")
+            pay, now = session.payment(), self.clock.now()
+            authorizes = pay.get("paymentIntent") in ("Authorize", "AuthorizeWithCapture")
+            if outcome in ("BuyerCanceled", "Declined"):
+                session.cancel(outcome, now)
+            elif outcome.startswith("Pending") and authorizes:
+                if pay.get("canHandlePendingAuthorization"):
+                    session.pending_outcome = outcome
+                else:
+                    # SIMULATOR CHOICE: Amazon requires canHandlePendingAuthorization for these
+                    # instruments (sandbox-simulations page); without it the payment fails.
+                    session.cancel("Declined", now, "The authorization could not complete synchronously.")
+            session.confirmed = True
+            session.updated = now
+        elif session.state == "Completed" or not session.confirmed:
+            raise invalid_status("Checkout Session", session.state, "amazonPayRedirectUrl")
+        return add_query(session.web()["checkoutResultReturnUrl"], amazonCheckoutSessionId=session.id)
+
+    def issue_buyer_token(self, region: str) -> str:
+        token = secrets.token_urlsafe(32)
+        self.buyer_tokens[token] = (buyer_for_region(region), self.clock.now())
+        return token
+
+    def get_buyer(self, token: str) -> dict[str, Any]:
+        entry = self.buyer_tokens.get(token)
+        if entry is None or (self.clock.now() - entry[1]).total_seconds() > BUYER_TOKEN_LIFETIME_SECONDS:
+            raise invalid_parameter("buyerToken", "The token is unknown or has expired (tokens last 24 hours).")
+        buyer = entry[0]
+        address = ADDRESSES[buyer["defaultAddress"]]
+        return {
+            "buyerId": buyer["buyerId"],
+            "name": buyer["name"],
+            "email": buyer["email"],
+            "postalCode": address["postalCode"],
+            "countryCode": address["countryCode"],
+            "phoneNumber": buyer["phoneNumber"],
+            "shippingAddress": dict(address),
+            "billingAddress": dict(address),
+            "primeMembershipTypes": None,
+        }
+
+    # -- Charge Permission -----------------------------------------------------------------
+
+    def update_charge_permission(self, env: str, cp_id: str, body: dict[str, Any]) -> ChargePermission:
+        cp = self.charge_permission(env, cp_id)
+        schema.validate(body, schema.UPDATE_CHARGE_PERMISSION)
+        if cp.state == "Closed":
+            raise ApiError(422, "ChargePermissionNotModifiable", "A Closed Charge Permission cannot be updated.")
+        cp.merchant_metadata.update({k: v for k, v in (body.get("merchantMetadata") or {}).items() if v is not None})
+        cp.updated = self.clock.now()
+        return cp
+
+    def close_charge_permission(self, env: str, cp_id: str, body: dict[str, Any], simulation_code: str | None):
+        cp = self.charge_permission(env, cp_id)
+        schema.validate(body, schema.CLOSE_CHARGE_PERMISSION)
+        code = check_simulation_code("CloseChargePermission", simulation_code, env)
+        if cp.state == "Closed":
+            raise invalid_status("Charge Permission", cp.state, "Close Charge Permission")
+        now = self.clock.now()
+        if body.get("cancelPendingCharges"):
+            for charge_id in cp.charge_ids:
+                charge = self.charge(env, charge_id)
+                if charge.state in ("AuthorizationInitiated", "Authorized"):
+                    charge.pending_until = None
+                    charge.set_state("Canceled", now, "ChargePermissionCanceled")
+        cp.state, cp.reasons, cp.updated = "Closed", [code or "MerchantClosed"], now
+        return cp
+
+    # -- Charge ----------------------------------------------------------------------------
+
+    def create_charge(self, env: str, body: dict[str, Any], simulation_code: str | None) -> Charge:
+        schema.validate(body, schema.CREATE_CHARGE)
+        cp = self.charge_permission(env, schema.require(body, "chargePermissionId"))
+        price = schema.require(body, "chargeAmount")
+        if body.get("softDescriptor") and not body.get("captureNow"):
+            raise ApiError(
+                400, "InvalidParameterCombination", "softDescriptor can only be set when captureNow is true."
+            )
+        schema.check_maximum(price, "chargeAmount")
+        if price["currencyCode"] != cp.currency:
+            raise ApiError(
+                400,
+                "CurrencyMismatch",
+                f"The currency {price['currencyCode']} does not match the Charge Permission's currency {cp.currency}.",
+            )
+        code = check_simulation_code("CreateCharge", simulation_code, env)
+        if cp.state != "Chargeable":
+            raise invalid_status("Charge Permission", cp.state, "Create Charge")
+        pending_ok = bool(body.get("canHandlePendingAuthorization"))
+        outcome = cp.instrument.outcome
+        if code in SYNCHRONOUS_DECLINES or (outcome in ("Declined", "PendingDeclined") and not pending_ok):
+            decline = code or "HardDeclined"
+            raise ApiError(422, decline, f"The charge was declined ({decline}).")
+        now = self.clock.now()
+        charge = self._new_charge(
+            cp,
+            schema.to_decimal(price),
+            bool(body.get("captureNow")),
+            soft_descriptor=body.get("softDescriptor"),
+            merchant_metadata=dict(body.get("merchantMetadata") or {}),
+            charge_initiator=body.get("chargeInitiator"),
+            channel=body.get("channel"),
+        )
+        settled = "Captured" if charge.capture_now else "Authorized"
+        if code == "AuthorizationInitiated" or (
+            pending_ok and outcome in ("Declined", "PendingDeclined", "PendingAuthorized")
+        ):
+            declined = outcome in ("Declined", "PendingDeclined") and code != "AuthorizationInitiated"
+            charge.start_pending(
+                "AuthorizationInitiated", now, "Declined" if declined else settled, "HardDeclined" if declined else None
+            )
+        elif code == "CaptureInitiated" and charge.capture_now:
+            charge.start_pending("CaptureInitiated", now, "Captured")
+        else:
+            charge.set_state(settled, now)
+        return charge
+
+    def capture_charge(self, env: str, charge_id: str, body: dict[str, Any], simulation_code: str | None) -> Charge:
+        charge = self.charge(env, charge_id)
+        schema.validate(body, schema.CAPTURE_CHARGE)
+        price = schema.require(body, "captureAmount")
+        code = check_simulation_code("CaptureCharge", simulation_code, env)
+        if charge.state != "Authorized":
+            raise invalid_status("Charge", charge.state, "Capture Charge")
+        if price["currencyCode"] != charge.currency:
+            raise ApiError(400, "CurrencyMismatch", "captureAmount.currencyCode does not match the Charge.")
+        if schema.to_decimal(price) > charge.amount:
+            raise ApiError(400, "TransactionAmountExceeded", "captureAmount exceeds the authorized amount.")
+        now = self.clock.now()
+        charge.soft_descriptor = body.get("softDescriptor") or charge.soft_descriptor
+        charge.captured = schema.to_decimal(price)
+        if code == "CaptureInitiated":
+            charge.start_pending("CaptureInitiated", now, "Captured")
+        elif code == "AmazonRejected":
+            charge.start_pending("CaptureInitiated", now, "Declined", "AmazonRejected")
+        else:
+            charge.set_state("Captured", now)
+        return charge
+
+    def cancel_charge(self, env: str, charge_id: str, body: dict[str, Any]) -> Charge:
+        charge = self.charge(env, charge_id)
+        schema.validate(body, schema.CANCEL_CHARGE)
+        if charge.state not in ("AuthorizationInitiated", "Authorized"):
+            raise invalid_status("Charge", charge.state, "Cancel Charge")
+        charge.pending_until = None
+        charge.set_state("Canceled", self.clock.now(), "MerchantCanceled")
+        return charge
+
+    # -- Refund ----------------------------------------------------------------------------
+
+    def create_refund(self, env: str, body: dict[str, Any], simulation_code: str | None) -> Refund:
+        schema.validate(body, schema.CREATE_REFUND)
+        charge = self.charge(env, schema.require(body, "chargeId"))
+        price = schema.require(body, "refundAmount")
+        code = check_simulation_code("CreateRefund", simulation_code, env)
+        if charge.state != "Captured":
+            raise invalid_status("Charge", charge.state, "Create Refund")
+        if price["currencyCode"] != charge.currency:
+            raise ApiError(400, "CurrencyMismatch", "refundAmount.currencyCode does not match the Charge.")
+        amount = schema.to_decimal(price)
+        # Refund page: up to 15% or 75 USD/EUR/GBP (8,400 JPY) more than captured, whichever is less.
+        allowance = min(charge.captured * Decimal("0.15"), Decimal(8400 if charge.currency == "JPY" else 75))
+        if charge.refunded + amount > charge.captured + allowance:
+            raise ApiError(
+                400, "TransactionAmountExceeded", "refundAmount exceeds the refundable amount of the Charge."
+            )
+        charge.refunded += amount
+        refund = Refund(
+            id=f"{charge.charge_permission_id}-R{secrets.randbelow(10**6):06d}",
+            env=env,
+            charge_id=charge.id,
+            amount=amount,
+            currency=charge.currency,
+            created=self.clock.now(),
+            outcome="Declined" if code else "Refunded",
+            outcome_reason=code,
+            soft_descriptor=body.get("softDescriptor"),
+        )
+        self.refunds[refund.id] = refund
+        self.counts["refunds"] += 1
+        return refund
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_amounts(self, payment_details: dict[str, Any]) -> None:
+        for name in ("chargeAmount", "totalOrderAmount"):
+            if payment_details.get(name):
+                schema.check_maximum(payment_details[name], f"paymentDetails.{name}")
+
+    @staticmethod
+    def _check_same_amount(expected: dict[str, Any] | None, given: dict[str, Any], where: str) -> None:
+        if not expected:
+            raise missing_parameter(f"paymentDetails.{where} (set it with Update Checkout Session)")
+        if expected["currencyCode"] != given["currencyCode"]:
+            raise ApiError(
+                400,
+                "CurrencyMismatch",
+                f"{where}.currencyCode {given['currencyCode']} differs from the Checkout Session's "
+                f"{expected['currencyCode']}.",
+            )
+        if schema.to_decimal(expected) != schema.to_decimal(given):
+            raise ApiError(
+                409,
+                "AmountMismatch",
+                f"The {where} {given['amount']} {given['currencyCode']} does not match the Checkout "
+                f"Session's {expected['amount']} {expected['currencyCode']}.",
+            )
+
+
+def _normalised(body: dict[str, Any]) -> dict[str, Any]:
+    """Amounts stored as Amazon returns them: strings with the currency's digits."""
+    out = {key: (dict(value) if isinstance(value, dict) else value) for key, value in body.items()}
+    pay = out.get("paymentDetails")
+    if isinstance(pay, dict):
+        for name in ("chargeAmount", "totalOrderAmount", "estimateOrderTotal"):
+            if isinstance(pay.get(name), dict):
+                pay[name] = schema.price_json(schema.to_decimal(pay[name]), pay[name]["currencyCode"])
+    return out
+
+
+def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value

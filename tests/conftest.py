@@ -1,0 +1,149 @@
+"""Shared fixtures: keys made at run time, the simulator on a real loopback port, clients.
+
+Nothing here holds a secret: every key pair is generated for the test session.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from werkzeug.serving import make_server
+
+import simulator
+from shop.amazon_pay import AmazonPayClient
+from simulator.clock import Clock
+
+PUBLIC_KEY_ID = "SANDBOX-TESTKEY0000000000000000A"
+PLAIN_KEY_ID = "TESTKEY0000000000000000B"  # an unprefixed key: the client adds /sandbox/v2
+STORE_ID = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def private_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture(scope="session")
+def private_pem(private_key) -> bytes:
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory, private_key) -> Path:
+    """The simulator's trusted keys: the same public half under two key ids."""
+    directory = tmp_path_factory.mktemp("simulator-keys")
+    public_pem = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for key_id in (PUBLIC_KEY_ID, PLAIN_KEY_ID):
+        (directory / f"{key_id}.pem").write_bytes(public_pem)
+    return directory
+
+
+@dataclass
+class Simulator:
+    url: str
+    app: object
+    clock: Clock
+
+    def advance(self, seconds: float) -> None:
+        requests.post(f"{self.url}/control/clock", json={"advanceSeconds": seconds}, timeout=5).raise_for_status()
+
+    def counts(self) -> dict:
+        return requests.get(f"{self.url}/control/counts", timeout=5).json()
+
+
+def serve(app, ssl_context=None) -> tuple[object, threading.Thread, int]:
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, server.server_port
+
+
+@pytest.fixture
+def sim(keys_dir) -> Iterator[Simulator]:
+    """A fresh simulator (empty state, its own clock) listening on a loopback port."""
+    clock = Clock(datetime.now(UTC))
+    app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CLOCK": clock})
+    server, thread, port = serve(app)
+    yield Simulator(f"http://127.0.0.1:{port}", app, clock)
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def client(sim, private_pem) -> AmazonPayClient:
+    return AmazonPayClient(PUBLIC_KEY_ID, private_pem, "us", endpoint=sim.url, backoff_factor=0)
+
+
+class Buyer:
+    """Plays the buyer through the simulator's control endpoints (no browser)."""
+
+    def __init__(self, sim: Simulator, client: AmazonPayClient):
+        self.sim, self.client = sim, client
+
+    def button_payload(self, **extra) -> str:
+        payload = {
+            "webCheckoutDetails": {
+                "checkoutReviewReturnUrl": "http://shop.test/checkout/review",
+                "checkoutCancelUrl": "http://shop.test/cart",
+            },
+            "storeId": STORE_ID,
+            "scopes": ["name", "email", "phoneNumber", "billingAddress"],
+        }
+        payload.update(extra)
+        return json.dumps(payload)
+
+    def click_button(self, payload: str | None = None, signature: str | None = None, **choice) -> dict:
+        payload = payload or self.button_payload()
+        body = {
+            "payloadJSON": payload,
+            "publicKeyId": self.client.public_key_id,
+            "signature": signature or self.client.generate_button_signature(payload),
+            **choice,
+        }
+        return requests.post(f"{self.sim.url}/control/button-checkout", json=body, timeout=5)
+
+    def sign_in(self, **choice) -> str:
+        response = self.click_button(**choice)
+        assert response.status_code == 201, response.text
+        return response.json()["checkoutSessionId"]
+
+    def pass_redirect(self, session_id: str, outcome: str | None = None) -> requests.Response:
+        body = {"outcome": outcome} if outcome else {}
+        return requests.post(f"{self.sim.url}/control/checkout-sessions/{session_id}/redirect", json=body, timeout=5)
+
+    def ready_to_complete(self, amount="25.00", currency="USD", intent="Authorize", pending=False, **choice) -> str:
+        """Sign in, Update Checkout Session as a merchant would, pass amazonPayRedirectUrl."""
+        session_id = self.sign_in(**choice)
+        self.client.update_checkout_session(
+            session_id,
+            {
+                "webCheckoutDetails": {"checkoutResultReturnUrl": "http://shop.test/checkout/result"},
+                "paymentDetails": {
+                    "paymentIntent": intent,
+                    "canHandlePendingAuthorization": pending,
+                    "chargeAmount": {"amount": amount, "currencyCode": currency},
+                },
+                "merchantMetadata": {"merchantReferenceId": f"order-{session_id[:8]}"},
+            },
+        )
+        response = self.pass_redirect(session_id)
+        assert response.status_code == 200, response.text
+        return session_id
+
+
+@pytest.fixture
+def buyer(sim, client) -> Buyer:
+    return Buyer(sim, client)
