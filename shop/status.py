@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import click
 from flask import Blueprint, current_app, render_template
+from flask.cli import with_appcontext
 
 from .amazon_pay import AmazonPayClient, AmazonPayError
 
@@ -59,6 +60,7 @@ def index():
 
 
 @click.command("amazon-pay-check")
+@with_appcontext
 def check_command():
     """Sign one harmless request and say whether Amazon Pay accepts the keys."""
     client = current_app.extensions["amazon_pay"]

@@ -103,7 +103,7 @@ def api(segment: str | None, rest: str):
 
 def handle(operation: str, params: dict[str, str], status: int, segment: str | None) -> tuple[int, dict[str, Any]]:
     state = store()
-    caller = verify_request(request, current_app.config["SIMULATOR_KEYS"], state.clock.now())
+    caller = verify_request(request, current_app.config["SIMULATOR_KEYS"], state.clock.request_time())
     env = environment(segment, caller.public_key_id)
     raw = request.get_data(cache=True)
     key = request.headers.get("x-amz-pay-idempotency-key")

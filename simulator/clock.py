@@ -21,6 +21,15 @@ class Clock:
             base = self._fixed or datetime.now(UTC)
             return base + self._offset
 
+    def request_time(self) -> datetime:
+        """What x-amz-pay-date is checked against: the clock without test advances.
+
+        Advancing the clock ages Amazon's objects (expiry, pending authorizations); the
+        merchant's requests are still signed with the real time, and must keep passing.
+        """
+        with self._lock:
+            return self._fixed or datetime.now(UTC)
+
     def advance(self, seconds: float) -> datetime:
         with self._lock:
             self._offset += timedelta(seconds=seconds)

@@ -155,6 +155,8 @@ class Store:
         code = check_simulation_code("CompleteCheckoutSession", simulation_code, env)
         if code in ("BuyerCanceled", "AmazonCanceled", "Declined"):
             session.cancel(code, self.clock.now())
+        elif code == "AuthorizationInitiated":
+            session.pending_outcome = "PendingAuthorized"
         return self._finish(session)
 
     def finalize_checkout_session(self, env: str, session_id: str, body: dict[str, Any]) -> tuple[int, CheckoutSession]:

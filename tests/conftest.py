@@ -66,7 +66,7 @@ class Simulator:
 
 def serve(app, ssl_context=None) -> tuple[object, threading.Thread, int]:
     server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return server, thread, server.server_port
 

@@ -34,7 +34,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from . import signing
@@ -298,7 +298,7 @@ class AmazonPayClient:
             request_id,
             duration_ms,
             retries,
-            "" if response.ok else f" reason_code={body_json.get('reasonCode')}",
+            "" if response.ok else f" reason_code={(body_json or {}).get('reasonCode')}",
         )
         if not response.ok or body_json is None:
             body_json = body_json or {}
@@ -454,7 +454,9 @@ def _transport_failure(exc: requests.RequestException, max_retries: int) -> tupl
     inner = exc.args[0] if exc.args else None
     retries = max_retries if isinstance(inner, MaxRetryError) else 0
     reason = getattr(inner, "reason", inner)
-    timed_out = isinstance(exc, requests.Timeout) or isinstance(
-        reason, TimeoutError | ReadTimeoutError | ConnectTimeoutError
+    # urllib3's NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError.
+    refused = isinstance(reason, NewConnectionError)
+    timed_out = isinstance(exc, requests.Timeout) or (
+        not refused and isinstance(reason, TimeoutError | ReadTimeoutError | ConnectTimeoutError)
     )
     return retries, timed_out
