@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if "SIMULATOR_KEYS" not in app.config:
         app.config["SIMULATOR_KEYS"] = KeyRing(app.config["SIMULATOR_KEYS_DIR"])
     app.json.sort_keys = False
+    app.url_map.merge_slashes = False  # Amazon does not redirect //; SDKs do not follow redirects
     app.extensions["amazon_pay_simulator"] = Store(app.config["SIMULATOR_CLOCK"])
 
     from . import api, control, hosted

@@ -83,9 +83,13 @@ def store() -> Store:
     return current_app.extensions["amazon_pay_simulator"]
 
 
-@bp.route("/v2/", defaults={"segment": None, "rest": ""}, methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
-@bp.route("/v2/<path:rest>", defaults={"segment": None}, methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
-@bp.route("/<any(sandbox, live):segment>/v2/<path:rest>", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
+# Every method reaches the dispatcher, which answers 405 itself (no automatic OPTIONS/HEAD).
+_METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD"]
+
+
+@bp.route("/v2/", defaults={"segment": None, "rest": ""}, methods=_METHODS, provide_automatic_options=False)
+@bp.route("/v2/<path:rest>", defaults={"segment": None}, methods=_METHODS, provide_automatic_options=False)
+@bp.route("/<any(sandbox, live):segment>/v2/<path:rest>", methods=_METHODS, provide_automatic_options=False)
 def api(segment: str | None, rest: str):
     request_id = str(uuid.uuid4())
     operation = None
@@ -98,6 +102,13 @@ def api(segment: str | None, rest: str):
     response = jsonify(body)
     response.status_code = status
     response.headers["x-amz-pay-request-id"] = request_id
+    return response
+
+
+@bp.after_app_request
+def request_id_on_every_answer(response):
+    """Errors raised before the dispatcher (oversized body, unknown path) carry one too."""
+    response.headers.setdefault("x-amz-pay-request-id", str(uuid.uuid4()))
     return response
 
 

@@ -9,7 +9,6 @@ Documented in docs/simulator.md.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -18,10 +17,12 @@ from .api import REGION_ALIASES, store
 from .buyers import ADDRESSES, INSTRUMENTS
 from .errors import ApiError, invalid_parameter, missing_parameter
 from .operations import Store, add_query
+from .schema import parse_body
 from .verify import verify_button_signature
 
 bp = Blueprint("simulator_control", __name__, url_prefix="/control")
 
+MAX_ADVANCE_SECONDS = 10 * 365 * 24 * 3600
 OUTCOMES = ("Success", "BuyerCanceled", "Declined", "PendingAuthorized", "PendingDeclined")
 
 
@@ -31,12 +32,7 @@ def api_error(error: ApiError):
 
 
 def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and request.get_data():
-        raise ApiError(400, "InvalidRequestFormat", "The request body is not valid JSON.")
-    if body is not None and not isinstance(body, dict):
-        raise ApiError(400, "InvalidRequestFormat", "The request body must be a JSON object.")
-    return body or {}
+    return parse_body(request.get_data())
 
 
 def _string(body: dict[str, Any], name: str, required: bool = True) -> str | None:
@@ -70,12 +66,7 @@ def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
             "InvalidSignatureError",
             f"Signature {signature[:24]}… does not match the payload for publicKeyId {public_key_id[:64]}.",
         )
-    try:
-        payload = json.loads(payload_json)
-    except ValueError:
-        raise ApiError(400, "InvalidRequestFormat", "payloadJSON is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, "InvalidRequestFormat", "payloadJSON must be a JSON object.")
+    payload = parse_body(payload_json)
     sandbox = body.get("sandbox")
     env = "Live" if (sandbox is False or public_key_id.upper().startswith("LIVE")) else "Sandbox"
     return payload, env
@@ -86,8 +77,21 @@ def _choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return address, instrument
 
 
+def _base_url() -> str:
+    return current_app.config.get("SIMULATOR_PUBLIC_URL") or request.host_url.rstrip("/")
+
+
+def _next_step(session) -> str:
+    """Where Amazon sends the buyer after sign-in: the merchant's review page, or, for
+    checkoutMode ProcessOrder (no review page), straight on to payment processing."""
+    review_url = session.web().get("checkoutReviewReturnUrl")
+    if review_url:
+        return add_query(review_url, amazonCheckoutSessionId=session.id)
+    return f"{_base_url()}/checkout/processing?amazonCheckoutSessionId={session.id}"
+
+
 def _checkout_answer(state: Store, session, redirect_url: str) -> dict[str, Any]:
-    base = current_app.config.get("SIMULATOR_PUBLIC_URL") or request.host_url.rstrip("/")
+    base = _base_url()
     return {"checkoutSessionId": session.id, "redirectUrl": redirect_url, "checkoutSession": session.to_json(base)}
 
 
@@ -121,8 +125,7 @@ def button_checkout():
         session = state.create_checkout_session(env, payload, product_type)
         session.region = _region(body)
         state.associate_buyer(session, session.region, address, instrument)
-        review_url = add_query(session.web()["checkoutReviewReturnUrl"], amazonCheckoutSessionId=session.id)
-        return jsonify(_checkout_answer(state, session, review_url)), 201
+        return jsonify(_checkout_answer(state, session, _next_step(session))), 201
 
 
 @bp.post("/checkout-sessions/<session_id>/buyer")
@@ -134,8 +137,7 @@ def sign_in_to_session(session_id: str):
     with state.lock:
         session = state.session(_env(body), session_id)
         state.associate_buyer(session, _region(body, session.region), address, instrument)
-        review_url = session.web().get("checkoutReviewReturnUrl") or ""
-        return jsonify(_checkout_answer(state, session, add_query(review_url, amazonCheckoutSessionId=session.id)))
+        return jsonify(_checkout_answer(state, session, _next_step(session)))
 
 
 @bp.post("/checkout-sessions/<session_id>/redirect")
@@ -170,8 +172,8 @@ def sign_in():
 def advance_clock():
     body = _json()
     seconds = body.get("advanceSeconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-        raise invalid_parameter("advanceSeconds", "A number of seconds, 0 or more.")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+        raise invalid_parameter("advanceSeconds", f"A number of seconds from 0 to {MAX_ADVANCE_SECONDS} (10 years).")
     return jsonify({"now": store().clock.advance(seconds).isoformat()})
 
 

@@ -82,10 +82,15 @@ class CheckoutSession:
         return self.created + CHECKOUT_SESSION_LIFETIME
 
     def web(self) -> dict[str, Any]:
-        return self.details.setdefault("webCheckoutDetails", {})
+        return self._part("webCheckoutDetails")
 
     def payment(self) -> dict[str, Any]:
-        return self.details.setdefault("paymentDetails", {})
+        return self._part("paymentDetails")
+
+    def _part(self, name: str) -> dict[str, Any]:
+        if not isinstance(self.details.get(name), dict):
+            self.details[name] = {}
+        return self.details[name]
 
     def refresh(self, now: datetime) -> None:
         if self.state == "Open" and now >= self.expires:

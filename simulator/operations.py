@@ -518,14 +518,20 @@ class Store:
 
 
 def _normalised(body: dict[str, Any]) -> dict[str, Any]:
-    """Amounts stored as Amazon returns them: strings with the currency's digits."""
-    out = {key: (dict(value) if isinstance(value, dict) else value) for key, value in body.items()}
+    """What to store: nulls dropped (null means "not given"), amounts as Amazon returns them."""
+    out = {key: _without_nulls(value) for key, value in body.items() if value is not None}
     pay = out.get("paymentDetails")
     if isinstance(pay, dict):
         for name in ("chargeAmount", "totalOrderAmount", "estimateOrderTotal"):
             if isinstance(pay.get(name), dict):
                 pay[name] = schema.price_json(schema.to_decimal(pay[name]), pay[name]["currencyCode"])
     return out
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    return value
 
 
 def _merge(target: dict[str, Any], changes: dict[str, Any]) -> None:

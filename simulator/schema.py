@@ -9,6 +9,7 @@ types or values 400 ``InvalidParameterValue``, a body that is not a JSON object 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -45,16 +46,35 @@ class ListOf:
     max_items: int = 100
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
+MAX_DEPTH = 16  # Amazon's deepest request object has 5 levels
+
+
+def parse_body(raw: bytes | str) -> dict[str, Any]:
+    """A JSON object, or 400 InvalidRequestFormat (bad UTF-8, bad JSON, too deep, not an object)."""
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        body = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ApiError(400, "InvalidRequestFormat", "The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "InvalidRequestFormat", "The request body must be a JSON object.")
+    if _depth(body) > MAX_DEPTH:
+        raise ApiError(400, "InvalidRequestFormat", f"The request body is nested more than {MAX_DEPTH} levels deep.")
     return body
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, without recursion (a hostile body must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def validate(body: Any, schema: dict[str, Any], path: str = "") -> dict[str, Any]:
@@ -116,26 +136,32 @@ def boolean(value: Any, where: str) -> None:
 
 def url(value: Any, where: str) -> None:
     string(1024)(value, where)
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise invalid_parameter(where, "Expected an absolute https URL.") from None
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise invalid_parameter(where, "Expected an absolute https URL.")
 
 
-def free_object(value: Any, where: str) -> None:
-    if not isinstance(value, dict) or len(json.dumps(value)) > 8192:
-        raise invalid_parameter(where)
-
-
 def currency(value: Any, where: str) -> None:
-    if value not in CURRENCY_DIGITS:
+    if not isinstance(value, str) or value not in CURRENCY_DIGITS:
         raise invalid_parameter(where, "Unsupported currency code.")
 
 
+_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,10})?$")
+
+
 def amount_value(value: Any, where: str) -> None:
+    """A decimal string such as "14.00" (numbers are accepted too, as Amazon does)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise invalid_parameter(where)
+    text = str(value) if not isinstance(value, float) else repr(value)
+    if isinstance(value, str) and not _AMOUNT.match(value):
+        raise invalid_parameter(where, 'Expected a decimal amount such as "14.00".')
     try:
-        number = Decimal(str(value))
+        number = Decimal(text)
     except InvalidOperation:
         raise invalid_parameter(where) from None
     if not number.is_finite() or number < 0:
@@ -193,9 +219,24 @@ RECURRING_METADATA = {
     "amount": price,
 }
 PAYMENT_METHOD_ON_FILE_METADATA = {"setupOnly": boolean}
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_REGION_RULE = {"statesOrRegions": ListOf(string(64)), "zipCodes": ListOf(string(32))}
+
+
+def address_restrictions(value: Any, where: str) -> None:
+    """``{"US": {"statesOrRegions": [...], "zipCodes": [...]}, ...}`` keyed by ISO country code."""
+    if not isinstance(value, dict) or len(value) > 300:
+        raise invalid_parameter(where)
+    for country, rule in value.items():
+        if not _COUNTRY.match(country):
+            raise invalid_parameter(f"{where}.{country[:8]}", "Expected an ISO 3166 country code.")
+        if rule is not None:
+            validate(rule, _REGION_RULE, f"{where}.{country}")
+
+
 DELIVERY_SPECIFICATIONS = {
     "specialRestrictions": ListOf(one_of("RestrictPOBoxes", "RestrictPackstations")),
-    "addressRestrictions": {"type": one_of("Allowed", "NotAllowed"), "restrictions": free_object},
+    "addressRestrictions": {"type": one_of("Allowed", "NotAllowed"), "restrictions": address_restrictions},
 }
 ADDRESS = {
     name: string(256)
