@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID, Buyer, Simulator, serve
+from conftest import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID, Buyer, Simulator
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-import simulator
 from shop.amazon_pay import AmazonPayClient, signing
 from simulator.clock import Clock
-from simulator.operations import Store
 
 V1, V2 = signing.ALGORITHM_V1, signing.ALGORITHM_V2
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
@@ -45,27 +42,8 @@ def extended(moment: datetime) -> str:  # what the Node SDK sends
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# -- one simulator for the module, a new store for every test ----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(keys_dir, private_pem) -> Iterator[tuple[Simulator, AmazonPayClient]]:
-    clock = Clock(datetime.now(UTC))
-    app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CLOCK": clock})
-    http_server, thread, port = serve(app)
-    sim = Simulator(f"http://127.0.0.1:{port}", app, clock)
-    client = AmazonPayClient(PUBLIC_KEY_ID, private_pem, "us", endpoint=sim.url, backoff_factor=0, max_retries=0)
-    yield sim, client
-    client.http.close()
-    http_server.shutdown()
-    thread.join(5)
-
-
 @pytest.fixture
-def api(server, private_key) -> Api:
-    sim, client = server
-    sim.clock = Clock(datetime.now(UTC))
-    sim.app.extensions["amazon_pay_simulator"] = Store(sim.clock)
+def api(sim, client, private_key) -> Api:
     return Api(sim, client, private_key)
 
 

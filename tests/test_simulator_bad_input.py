@@ -12,19 +12,14 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
-from conftest import PUBLIC_KEY_ID, STORE_ID, Buyer, Simulator, serve
+from conftest import STORE_ID, Buyer
 
-import simulator
 from shop.amazon_pay import AmazonPayClient
-from simulator.clock import Clock
-from simulator.operations import Store
 
 USD = "USD"
 TOKENS = ("open", "ready", "cp", "charge", "captured", "refund", "token")
@@ -636,26 +631,9 @@ def assert_amazon_error(response: requests.Response, status: Any, reason: Any) -
     return body
 
 
-@pytest.fixture(scope="module")
-def api(keys_dir, private_pem) -> Iterator[tuple[Simulator, AmazonPayClient]]:
-    """One simulator for the module (a fresh server per case would cost more than the cases)."""
-    clock = Clock(datetime.now(UTC))
-    app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CLOCK": clock})
-    server, thread, port = serve(app)
-    sim = Simulator(f"http://127.0.0.1:{port}", app, clock)
-    client = AmazonPayClient(PUBLIC_KEY_ID, private_pem, "us", endpoint=sim.url, backoff_factor=0, max_retries=0)
-    yield sim, client
-    client.http.close()
-    server.shutdown()
-    thread.join(5)
-
-
 @pytest.fixture
-def world(api) -> World:
+def world(sim, client) -> World:
     """A new, empty store and clock for every case (so no case can spoil another), objects on demand."""
-    sim, client = api
-    sim.clock = Clock(datetime.now(UTC))
-    sim.app.extensions["amazon_pay_simulator"] = Store(sim.clock)
     return World(sim, client, Buyer(sim, client))
 
 
