@@ -48,10 +48,22 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
     if algorithm not in (ALGORITHM_V2, ALGORITHM_V1):
         raise ConfigError(f"AMAZON_PAY_ALGORITHM={algorithm!r}: use {ALGORITHM_V2} (or the legacy {ALGORITHM_V1}).")
 
+    intent = env.get("AMAZON_PAY_PAYMENT_INTENT", "Authorize").strip()
+    if intent not in ("Authorize", "AuthorizeWithCapture"):
+        raise ConfigError(
+            f"AMAZON_PAY_PAYMENT_INTENT={intent!r}: use Authorize (capture when you ship) or "
+            "AuthorizeWithCapture (capture at once)."
+        )
+    pending = env.get("AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION", "true").strip().lower()
+    if pending not in ("true", "false"):
+        raise ConfigError(f"AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION={pending!r}: use true or false.")
+
     config: dict[str, Any] = {
         "AMAZON_PAY_MODE": mode,
         "AMAZON_PAY_REGION": region,
         "AMAZON_PAY_ALGORITHM": algorithm,
+        "AMAZON_PAY_PAYMENT_INTENT": intent,
+        "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": pending == "true",
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path, mode),
     }
     if mode == "simulator":

@@ -1,27 +1,52 @@
-"""One table: shop region -> Amazon Pay API region, checkout.js URL, ledger currency, languages.
+"""One table: shop region -> Amazon Pay API region, checkout.js, ledger currency, languages,
+and the Amazon hosts the browser talks to (for the Content-Security-Policy).
 
 Sources: Amazon's "Add the Amazon Pay button" page (script per region; UK uses the EU
-script) and the official SDKs' region maps (browser.md §1.1, api.md §2).
+script), the official SDKs' region maps (browser.md §1.1, api.md §2), and the CSP allow-list
+of Amazon's own Magento module (peers-and-pitfalls.md C6).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+_EU_HOSTS = (
+    "https://*.payments-amazon.com",
+    "https://*.amazon.eu",
+    "https://*.amazon.de",
+    "https://*.amazon.co.uk",
+    "https://*.amazon.fr",
+    "https://*.amazon.it",
+    "https://*.amazon.es",
+)
+
 
 @dataclass(frozen=True)
 class Region:
     code: str  # the AMAZON_PAY_REGION value
     api_region: str  # what AmazonPayClient and x-amz-pay-region use
-    checkout_js: str  # Amazon's regional checkout.js
+    script_host: str  # na | eu | fe: which regional checkout.js
     ledger_currency: str  # the merchant account's currency in this region
     checkout_language: str  # language of the button and Amazon's pages
-    babel_locale: str  # for formatting prices
+    locale: str  # for formatting prices on the shop's pages
+    amazon_hosts: tuple[str, ...]  # where checkout.js loads, frames, posts and connects
+
+    @property
+    def checkout_js(self) -> str:
+        return f"https://static-{self.script_host}.payments-amazon.com/checkout.js"
 
 
 REGIONS = {
-    "us": Region("us", "us", "https://static-na.payments-amazon.com/checkout.js", "USD", "en_US", "en_US"),
-    "eu": Region("eu", "eu", "https://static-eu.payments-amazon.com/checkout.js", "EUR", "de_DE", "de_DE"),
-    "uk": Region("uk", "uk", "https://static-eu.payments-amazon.com/checkout.js", "GBP", "en_GB", "en_GB"),
-    "jp": Region("jp", "jp", "https://static-fe.payments-amazon.com/checkout.js", "JPY", "ja_JP", "ja_JP"),
+    "us": Region("us", "us", "na", "USD", "en_US", "en_US", ("https://*.payments-amazon.com", "https://*.amazon.com")),
+    "eu": Region("eu", "eu", "eu", "EUR", "de_DE", "de_DE", _EU_HOSTS),
+    "uk": Region("uk", "uk", "eu", "GBP", "en_GB", "en_GB", _EU_HOSTS),
+    "jp": Region(
+        "jp",
+        "jp",
+        "fe",
+        "JPY",
+        "ja_JP",
+        "ja_JP",
+        ("https://*.payments-amazon.com", "https://*.amazon.co.jp", "https://*.amazon.jp"),
+    ),
 }

@@ -1,5 +1,5 @@
 """Integration status: which Amazon Pay account and endpoint the shop uses, and a live
-signature self-check (``/`` in the browser, ``flask amazon-pay-check`` in a terminal).
+signature self-check (``/status`` in the browser, ``flask amazon-pay-check`` in a terminal).
 
 Amazon Pay step: none; this answers "are my keys right?" before a buyer ever clicks.
 The check signs one harmless request (Get Checkout Session for an id that does not exist):
@@ -51,7 +51,7 @@ def check_signature(client: AmazonPayClient) -> SelfCheck:
     return SelfCheck(True, "Signature accepted", "Amazon Pay answered the signed request.")
 
 
-@bp.get("/")
+@bp.get("/status")
 def index():
     client = current_app.extensions["amazon_pay"]
     return render_template(

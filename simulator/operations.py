@@ -79,6 +79,9 @@ class Store:
         self.buyer_tokens: dict[str, tuple[dict[str, Any], Any]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
         self.counts: Counter[str] = Counter()
+        #: What the hosted pages remember per Checkout Session id (or sign-in id): the page the
+        #: buyer came from, the button's language and ledger (hosted.py).
+        self.hosted: dict[str, dict[str, Any]] = {}
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -284,7 +287,7 @@ class Store:
         home = ADDRESSES[buyer["defaultAddress"]]
         shipping = None
         if session.product_type != "PayOnly":
-            key = address_id or buyer["defaultAddress"]
+            key = address_id or self._first_allowed_address(buyer, session)
             if key not in ADDRESSES:
                 raise invalid_parameter("address", f"Simulated addresses: {', '.join(ADDRESSES)}.")
             if not address_allowed(ADDRESSES[key], session.details.get("deliverySpecifications")):
@@ -298,6 +301,14 @@ class Store:
         session.shipping_address, session.billing_address = shipping, dict(home)
         session.updated = self.clock.now()
         return session
+
+    @staticmethod
+    def _first_allowed_address(buyer: dict[str, Any], session: CheckoutSession) -> str:
+        """The buyer's default address, or, when the merchant's deliverySpecifications exclude
+        it, the first one they allow (Amazon then shows the chooser instead of "Continue as")."""
+        specifications = session.details.get("deliverySpecifications")
+        candidates = [buyer["defaultAddress"], *ADDRESSES]
+        return next((key for key in candidates if address_allowed(ADDRESSES[key], specifications)), candidates[0])
 
     def process_payment(self, session: CheckoutSession, outcome: str | None = None) -> str:
         """The buyer passes through amazonPayRedirectUrl; returns where Amazon sends them next."""

@@ -157,3 +157,32 @@ class Buyer:
 @pytest.fixture
 def buyer(sim, client) -> Buyer:
     return Buyer(sim, client)
+
+
+MERCHANT_ID = "A1TESTMERCHANT00"
+
+
+def shop_config(client: AmazonPayClient, tmp_path: Path, region: str = "us", **extra) -> dict:
+    """Config for a shop app that talks to the test simulator through ``client``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "AMAZON_PAY_MODE": "simulator",
+        "AMAZON_PAY_CLIENT": client,
+        "AMAZON_PAY_REGION": region,
+        "AMAZON_PAY_ENDPOINT": client.base_url.removesuffix("/v2"),
+        "AMAZON_PAY_MERCHANT_ID": MERCHANT_ID,
+        "AMAZON_PAY_STORE_ID": STORE_ID,
+        "AMAZON_PAY_PAYMENT_INTENT": "Authorize",
+        "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": True,
+        "DATABASE": str(tmp_path / "orders.sqlite"),
+        **extra,
+    }
+
+
+@pytest.fixture
+def shop_app(client, tmp_path):
+    """The storefront, wired to the test simulator over real HTTP."""
+    import shop
+
+    return shop.create_app(shop_config(client, tmp_path))

@@ -1,0 +1,82 @@
+"""The Amazon Pay button: the signed Create Checkout Session payload and the options of
+``amazon.Pay.renderButton``.
+
+Amazon Pay step: **button**. The payload is serialised once, signed once, and that exact
+string reaches the page (as JSON in a ``<script type="application/json">`` block, read by
+``static/js/amazon-pay.js``): re-serialising a signed payload is the first cause of
+``InvalidSignatureError`` reports. The payload is the same for every visitor of a region,
+so its signature is computed once and cached per payload string.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, url_for
+
+from . import shipping
+from .money import amazon_price
+from .regions import REGIONS
+
+SCOPES_SHIPPED = ["name", "email", "phoneNumber", "billingAddress", "shippingAddress"]
+SCOPES_DIGITAL = ["name", "email", "billingAddress"]
+
+
+class SignatureCache:
+    """Button signatures by payload string (PSS signatures differ each time; any one verifies)."""
+
+    def __init__(self, sign, size: int = 64):
+        self._sign, self._size, self._cache, self._lock = sign, size, {}, threading.Lock()
+
+    def __call__(self, payload: str) -> str:
+        with self._lock:
+            if payload in self._cache:
+                return self._cache[payload]
+        signature = self._sign(payload)
+        with self._lock:
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[payload] = signature
+        return signature
+
+
+def checkout_session_payload(region: str, product_type: str) -> str:
+    """The Create Checkout Session payload, serialised once: this string is what is signed."""
+    payload: dict[str, Any] = {
+        "webCheckoutDetails": {
+            "checkoutReviewReturnUrl": url_for("checkout.review", _external=True),
+            "checkoutCancelUrl": url_for("checkout.cancel", _external=True),
+        },
+        "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
+        "scopes": SCOPES_SHIPPED if product_type == "PayAndShip" else SCOPES_DIGITAL,
+    }
+    if product_type == "PayAndShip":
+        payload["deliverySpecifications"] = shipping.delivery_specifications(region)
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def render_options(product_type: str, estimated_total: Decimal) -> dict[str, Any]:
+    """Everything ``amazon.Pay.renderButton('#AmazonPayButton', options)`` needs."""
+    config, client = current_app.config, current_app.extensions["amazon_pay"]
+    region = REGIONS[config["AMAZON_PAY_REGION"]]
+    payload = checkout_session_payload(region.code, product_type)
+    return {
+        "merchantId": config["AMAZON_PAY_MERCHANT_ID"],
+        "publicKeyId": client.public_key_id,
+        "ledgerCurrency": region.ledger_currency,
+        "checkoutLanguage": region.checkout_language,
+        "productType": product_type,
+        "placement": "Cart",
+        "buttonColor": "Gold",
+        "sandbox": config["AMAZON_PAY_MODE"] != "live",
+        "estimatedOrderAmount": amazon_price(estimated_total, region.ledger_currency),
+        "createCheckoutSessionConfig": {
+            "payloadJSON": payload,
+            "signature": current_app.extensions["amazon_pay_button_signatures"](payload),
+            "publicKeyId": client.public_key_id,
+            "algorithm": client.algorithm,
+        },
+    }

@@ -1,0 +1,315 @@
+"""The Amazon Pay checkout: review, Place Order, result, cancel.
+
+Amazon Pay steps, in the order the buyer meets them (the button itself is on the cart page,
+``storefront.cart`` + ``button.py``):
+
+1. **review**: Amazon sends the buyer to ``checkoutReviewReturnUrl?amazonCheckoutSessionId=…``.
+   Get Checkout Session; show buyer, address, payment method, with Change buttons
+   (``amazon.Pay.bindChangeAction``); re-check the address against the shop's own rules.
+2. **place_order** (POST): make the order from the server's cart, Update Checkout Session
+   with its amount, then 303 to Amazon's ``amazonPayRedirectUrl``.
+3. **result**: Amazon sends the buyer to ``checkoutResultReturnUrl?amazonCheckoutSessionId=…``.
+   Complete Checkout Session with the order's stored amount: 200 paid, 202 pending,
+   ``CheckoutSessionCanceled`` failed. Safe to reload: an order already settled is shown as
+   it is; an unsettled one is completed again with the same idempotency key.
+4. **cancel**: the buyer left Amazon's page; back to the cart.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+
+from . import cart, orders, shipping
+from .amazon_pay import AmazonPayError
+from .money import amazon_price, quantize
+from .regions import REGIONS
+
+log = logging.getLogger(__name__)
+bp = Blueprint("checkout", __name__, url_prefix="/checkout")
+
+# Amazon's checkout session ids are UUIDs; anything else never reaches Amazon.
+CHECKOUT_SESSION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+STORE_NAME = "Trailhead Supply (demo)"  # merchantStoreName: 50 characters at most
+
+REASONS = {
+    "Declined": "Amazon Pay declined the payment.",
+    "BuyerCanceled": "The payment was canceled on Amazon Pay.",
+    "Expired": "The checkout expired before it was completed.",
+    "AmazonCanceled": "Amazon Pay canceled the payment.",
+}
+
+
+def owner_key() -> str:
+    """A random id for this browser's shop session: orders and checkouts are bound to it."""
+    if not isinstance(session.get("owner"), str):
+        session["owner"] = secrets.token_urlsafe(16)
+    return session["owner"]
+
+
+def problem(status: int, title: str, message: str, action: tuple[str, str] | None = None):
+    """A page that says what happened and what to do next."""
+    action = action or (url_for("storefront.cart"), "Back to your cart")
+    return render_template("problem.html", title=title, message=message, action=action), status
+
+
+def _client():
+    return current_app.extensions["amazon_pay"]
+
+
+def _region():
+    return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
+
+
+def _checkout_session_id(raw: str | None):
+    if not raw or not CHECKOUT_SESSION_ID.match(raw):
+        log.warning("checkout: malformed amazonCheckoutSessionId %r", (raw or "")[:80])
+        return None
+    return raw.lower()
+
+
+def _amazon_unavailable(error: AmazonPayError, during: str):
+    log.warning("checkout: %s failed: status=%s reason=%s", during, error.status, error.reason_code)
+    if error.status == 404:
+        return problem(
+            404, "Checkout not found", "Amazon Pay does not know this checkout. Please start again from your cart."
+        )
+    return problem(
+        503,
+        "Amazon Pay is not answering",
+        "We could not reach Amazon Pay just now. Nothing was charged. Please try again in a moment.",
+        (request.url, "Try again"),
+    )
+
+
+def _totals(checkout_session: dict[str, Any], items: list[cart.Line]):
+    region, currency = _region(), _region().ledger_currency
+    subtotal = cart.subtotal(items)
+    quote = shipping.quote(
+        region.code, checkout_session.get("shippingAddress"), subtotal, currency, cart.is_digital_only(items)
+    )
+    tax = quantize(quote.tax, currency)
+    return quote, subtotal, tax, quantize(subtotal + quote.shipping + tax, currency)
+
+
+@bp.get("/review")
+def review():
+    checkout_session_id = _checkout_session_id(request.args.get("amazonCheckoutSessionId"))
+    if checkout_session_id is None:
+        return problem(400, "This link is not a checkout", "The address is missing a valid Amazon Pay checkout id.")
+    existing = orders.by_checkout_session(checkout_session_id)
+    if existing is not None and existing.owner == owner_key():
+        return redirect(url_for("storefront.order", reference=existing.reference))
+    if existing is not None or not orders.claim_checkout_session(checkout_session_id, owner_key()):
+        log.warning("checkout: review of a checkout session that belongs to another visitor")
+        return problem(403, "This checkout is not yours", "This Amazon Pay checkout was started in another browser.")
+    items = cart.lines(session, _region().ledger_currency)
+    if not items:
+        return problem(
+            409,
+            "Your cart is empty",
+            "Add something to your cart, then check out with Amazon Pay again.",
+            (url_for("storefront.catalog"), "Continue shopping"),
+        )
+    try:
+        checkout_session = _client().get_checkout_session(checkout_session_id).body
+    except AmazonPayError as error:
+        return _amazon_unavailable(error, "Get Checkout Session")
+    if checkout_session["statusDetails"]["state"] != "Open":
+        return problem(
+            409,
+            "This checkout has ended",
+            "This Amazon Pay checkout expired or was canceled. Please check out again from your cart.",
+        )
+    quote, subtotal, tax, total = _totals(checkout_session, items)
+    return render_template(
+        "review.html",
+        checkout_session=checkout_session,
+        checkout_session_id=checkout_session_id,
+        items=items,
+        subtotal=subtotal,
+        shipping=quote.shipping,
+        tax=tax,
+        total=total,
+        quote=quote,
+        currency=_region().ledger_currency,
+        payment_descriptor=((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor"),
+        change_options={"amazonCheckoutSessionId": checkout_session_id},
+    )
+
+
+@bp.post("/place-order")
+def place_order():
+    checkout_session_id = _checkout_session_id(request.form.get("amazonCheckoutSessionId"))
+    if checkout_session_id is None:
+        return problem(400, "This order form is incomplete", "The Amazon Pay checkout id is missing or malformed.")
+    if not orders.claim_checkout_session(checkout_session_id, owner_key()):
+        return problem(403, "This checkout is not yours", "This Amazon Pay checkout was started in another browser.")
+    order = orders.by_checkout_session(checkout_session_id)
+    if order is not None and order.status in orders.FINAL:
+        return redirect(url_for("checkout.result", amazonCheckoutSessionId=checkout_session_id), code=303)
+    if order is None:
+        created = _create_order(checkout_session_id)
+        if not isinstance(created, orders.Order):
+            return created  # a problem page
+        order = created
+    # A second click, a second tab or a retry lands here too: the same order, the same amount.
+    try:
+        updated = (
+            _client()
+            .update_checkout_session(
+                checkout_session_id,
+                {
+                    "webCheckoutDetails": {"checkoutResultReturnUrl": url_for("checkout.result", _external=True)},
+                    "paymentDetails": {
+                        "paymentIntent": current_app.config["AMAZON_PAY_PAYMENT_INTENT"],
+                        "canHandlePendingAuthorization": current_app.config[
+                            "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION"
+                        ],
+                        "chargeAmount": amazon_price(order.total, order.currency),
+                    },
+                    "merchantMetadata": {
+                        "merchantReferenceId": order.reference,
+                        "merchantStoreName": STORE_NAME,
+                        "noteToBuyer": f"Your order {order.reference} at {STORE_NAME}",
+                    },
+                },
+            )
+            .body
+        )
+    except AmazonPayError as error:
+        if error.reason_code == "InvalidCheckoutSessionStatus":  # the buyer already went to Amazon
+            return redirect(url_for("checkout.result", amazonCheckoutSessionId=checkout_session_id), code=303)
+        return _amazon_unavailable(error, "Update Checkout Session")
+    if updated["constraints"]:
+        details = "; ".join(c["description"] for c in updated["constraints"])
+        log.warning("checkout: constraints left after Update Checkout Session: %s", details)
+        return problem(409, "Amazon Pay needs more information", f"Amazon Pay could not take the order yet: {details}")
+    return redirect(updated["webCheckoutDetails"]["amazonPayRedirectUrl"], code=303)
+
+
+def _create_order(checkout_session_id: str):
+    items = cart.lines(session, _region().ledger_currency)
+    if not items:
+        return problem(409, "Your cart is empty", "Add something to your cart, then check out with Amazon Pay again.")
+    try:
+        checkout_session = _client().get_checkout_session(checkout_session_id).body
+    except AmazonPayError as error:
+        return _amazon_unavailable(error, "Get Checkout Session")
+    quote, subtotal, tax, total = _totals(checkout_session, items)
+    if not quote.can_ship:
+        return problem(
+            409,
+            "We cannot ship there",
+            f"{quote.problem} Please choose another address.",
+            (url_for("checkout.review", amazonCheckoutSessionId=checkout_session_id), "Back to review"),
+        )
+    lines = [
+        {
+            "productId": line.product.id,
+            "name": line.product.name,
+            "quantity": line.quantity,
+            "unitPrice": str(line.unit_price),
+            "total": str(line.total),
+        }
+        for line in items
+    ]
+    return orders.create(
+        checkout_session_id,
+        owner_key(),
+        _region().ledger_currency,
+        lines,
+        subtotal,
+        quote.shipping,
+        tax,
+        total,
+        (checkout_session.get("buyer") or {}).get("email"),
+    )
+
+
+@bp.get("/result")
+def result():
+    checkout_session_id = _checkout_session_id(request.args.get("amazonCheckoutSessionId"))
+    if checkout_session_id is None:
+        return problem(400, "This link is not a checkout", "The address is missing a valid Amazon Pay checkout id.")
+    order = orders.by_checkout_session(checkout_session_id)
+    if order is None or order.owner != owner_key():
+        log.warning("checkout: result for an unknown or foreign checkout session")
+        return problem(404, "Order not found", "We have no order for this checkout in this browser.")
+    if order.status not in orders.FINAL:
+        order = _complete(order)
+        if not isinstance(order, orders.Order):
+            return order  # a problem page: nothing settled, the buyer may reload
+    if order.status in ("paid", "pending"):
+        cart.clear(session)
+    return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or "", None))
+
+
+def _complete(order: orders.Order):
+    """Complete Checkout Session once; settle the order from Amazon's answer."""
+    client = _client()
+    try:
+        answer = client.complete_checkout_session(
+            order.checkout_session_id,
+            {"chargeAmount": amazon_price(order.total, order.currency)},
+            idempotency_key=f"{order.reference}-complete",
+        )
+    except AmazonPayError as error:
+        if error.reason_code == "CheckoutSessionCanceled":
+            return _settle_canceled(order)
+        if error.reason_code == "InvalidCheckoutSessionStatus":
+            return _reconcile(order)
+        return _amazon_unavailable(error, "Complete Checkout Session")
+    return _settle(order, answer.status, answer.body)
+
+
+def _settle(order: orders.Order, status: int, body: dict[str, Any]) -> orders.Order:
+    ids = {"charge_id": body.get("chargeId"), "charge_permission_id": body.get("chargePermissionId")}
+    if status == 202:
+        return orders.record(order, "pending", "Complete Checkout Session: 202, authorization pending", **ids)
+    return orders.record(order, "paid", f"Complete Checkout Session: {status}, payment authorized", **ids)
+
+
+def _settle_canceled(order: orders.Order):
+    try:
+        checkout_session = _client().get_checkout_session(order.checkout_session_id).body
+    except AmazonPayError as error:
+        return _amazon_unavailable(error, "Get Checkout Session")
+    reason = checkout_session["statusDetails"].get("reasonCode") or "Declined"
+    return orders.record(order, "failed", f"Checkout Session canceled: {reason}", failure_reason=reason)
+
+
+def _reconcile(order: orders.Order):
+    """Complete was refused because the session is no longer Open: read what Amazon has."""
+    try:
+        checkout_session = _client().get_checkout_session(order.checkout_session_id).body
+    except AmazonPayError as error:
+        return _amazon_unavailable(error, "Get Checkout Session")
+    state = checkout_session["statusDetails"]["state"]
+    if state == "Canceled":
+        return _settle_canceled(order)
+    if state != "Completed":
+        return problem(
+            409,
+            "Payment not finished",
+            "Amazon Pay has not finished this payment. Please return to Amazon Pay from your cart and try again.",
+        )
+    charge_state = None
+    if checkout_session.get("chargeId"):
+        try:
+            charge_state = _client().get_charge(checkout_session["chargeId"]).body["statusDetails"]["state"]
+        except AmazonPayError as error:
+            return _amazon_unavailable(error, "Get Charge")
+    if charge_state in ("Declined", "Canceled"):
+        return orders.record(order, "failed", f"Charge {charge_state}", failure_reason="Declined")
+    return _settle(order, 202 if charge_state == "AuthorizationInitiated" else 200, checkout_session)
+
+
+@bp.get("/cancel")
+def cancel():
+    flash("You left Amazon Pay before paying. Nothing was charged, and your cart is still here.", "info")
+    return redirect(url_for("storefront.cart"))

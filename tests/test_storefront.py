@@ -1,0 +1,288 @@
+"""The buyer's journey through the shop's own routes, headless.
+
+The shop talks to the simulator over real HTTP; the simulator's control endpoints play the
+buyer on Amazon's pages (button click, address and payment choice, amazonPayRedirectUrl).
+The browser-level journey (checkout.js, hosted pages) is proven by the Playwright suite.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from conftest import shop_config
+
+import shop
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class ShopBuyer:
+    """One browser: a cookie jar on the shop, and the simulator's control endpoints for Amazon."""
+
+    def __init__(self, app, sim):
+        self.web, self.sim = app.test_client(), sim
+
+    def csrf(self, path="/") -> str:
+        return CSRF.search(self.web.get(path).get_data(as_text=True))[1]
+
+    def add(self, product_id="canvas-tote", quantity=1):
+        return self.web.post(
+            "/cart/items", data={"csrf_token": self.csrf(), "product_id": product_id, "quantity": quantity, "add": "1"}
+        )
+
+    def button_options(self) -> dict:
+        page = self.web.get("/cart").get_data(as_text=True)
+        block = re.search(r'<script type="application/json" id="amazon-pay-button-options">(.*?)</script>', page, re.S)
+        return json.loads(block[1])
+
+    def click_amazon_pay(self, **choice) -> str:
+        """Click the button, sign in at Amazon, choose; returns the shop's review path."""
+        options = self.button_options()
+        config = options["createCheckoutSessionConfig"]
+        answer = requests.post(
+            f"{self.sim.url}/control/button-checkout",
+            timeout=5,
+            json={
+                "payloadJSON": config["payloadJSON"],
+                "signature": config["signature"],
+                "publicKeyId": config["publicKeyId"],
+                "algorithm": config["algorithm"],
+                "productType": options["productType"],
+                **choice,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        url = urlsplit(answer.json()["redirectUrl"])
+        return f"{url.path}?{url.query}"
+
+    def place_order(self, review_path: str):
+        self.web.get(review_path)
+        session_id = review_path.split("amazonCheckoutSessionId=")[1]
+        token = self.csrf()
+        return self.web.post("/checkout/place-order", data={"csrf_token": token, "amazonCheckoutSessionId": session_id})
+
+    def pay_at_amazon(self, redirect_url: str) -> str:
+        """The buyer's browser follows amazonPayRedirectUrl; returns the shop's result path."""
+        session_id = redirect_url.split("amazonCheckoutSessionId=")[1]
+        answer = requests.post(f"{self.sim.url}/control/checkout-sessions/{session_id}/redirect", json={}, timeout=5)
+        assert answer.status_code == 200, answer.text
+        url = urlsplit(answer.json()["redirectUrl"])
+        return f"{url.path}?{url.query}"
+
+    def checkout(self, **choice):
+        review = self.click_amazon_pay(**choice)
+        placed = self.place_order(review)
+        assert placed.status_code == 303, placed.get_data(as_text=True)
+        return self.web.get(self.pay_at_amazon(placed.headers["Location"]))
+
+
+@pytest.fixture
+def buyer_browser(shop_app, sim):
+    return ShopBuyer(shop_app, sim)
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# -- cart and button -------------------------------------------------------------------------------
+
+
+def test_cart_totals_and_a_button_amazon_accepts(buyer_browser, shop_app):
+    buyer_browser.add("canvas-tote", 2)
+    buyer_browser.add("field-notebook", 1)
+    page = text(buyer_browser.web.get("/cart"))
+    assert "$48.00" in page and "$12.50" in page and "$60.50" in page
+    options = buyer_browser.button_options()
+    assert options["productType"] == "PayAndShip" and options["placement"] == "Cart"
+    assert options["estimatedOrderAmount"] == {"amount": "60.50", "currencyCode": "USD"}
+    payload = json.loads(options["createCheckoutSessionConfig"]["payloadJSON"])
+    assert payload["webCheckoutDetails"]["checkoutReviewReturnUrl"] == "http://localhost/checkout/review"
+    assert payload["deliverySpecifications"]["addressRestrictions"]["restrictions"] == {"US": {}}
+    assert "<script>" not in page.replace('<script type="application/json"', "")  # no inline script
+    review = buyer_browser.click_amazon_pay()  # the simulator verified the signature
+    assert review.startswith("/checkout/review?amazonCheckoutSessionId=")
+
+
+def test_digital_only_cart_is_pay_only(buyer_browser):
+    buyer_browser.add("trail-guide-ebook")
+    options = buyer_browser.button_options()
+    assert options["productType"] == "PayOnly"
+    assert "deliverySpecifications" not in json.loads(options["createCheckoutSessionConfig"]["payloadJSON"])
+    result = buyer_browser.checkout()
+    assert "Thank you for your order" in text(result)
+
+
+def test_signature_is_computed_once_per_payload(buyer_browser, shop_app):
+    buyer_browser.add()
+    first = buyer_browser.button_options()["createCheckoutSessionConfig"]["signature"]
+    assert buyer_browser.button_options()["createCheckoutSessionConfig"]["signature"] == first
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"product_id": "no-such-thing", "quantity": "1", "add": "1"}, "That product does not exist."),
+        ({"product_id": "canvas-tote", "quantity": "-3"}, "Quantities go from 0 to 20."),
+        ({"product_id": "canvas-tote", "quantity": "1e9"}, "whole number"),
+        ({"product_id": "canvas-tote", "quantity": "999"}, "Quantities go from 0 to 20."),
+    ],
+)
+def test_bad_cart_input_is_refused_plainly(buyer_browser, form, message):
+    answer = buyer_browser.web.post("/cart/items", data={"csrf_token": buyer_browser.csrf(), **form})
+    assert answer.status_code == 400 and message in text(answer)
+    assert "Your cart is empty" in text(buyer_browser.web.get("/cart"))
+
+
+def test_forms_without_csrf_token_change_nothing(buyer_browser):
+    answer = buyer_browser.web.post("/cart/items", data={"product_id": "canvas-tote", "quantity": "1", "add": "1"})
+    assert answer.status_code == 400 and "This page has expired" in text(answer)
+    assert "Your cart is empty" in text(buyer_browser.web.get("/cart"))
+
+
+# -- review --------------------------------------------------------------------------------------------
+
+
+def test_review_shows_buyer_address_payment_and_totals(buyer_browser):
+    buyer_browser.add("canvas-tote", 1)
+    page = text(buyer_browser.web.get(buyer_browser.click_amazon_pay()))
+    assert "Jane Doe" in page and "jane.doe@example.com" in page
+    assert "410 Terry Ave N" in page and "Visa ****1111" in page
+    # WA: $24.00 + $5.00 shipping, 10.1 % sales tax on both = $2.93
+    assert "$5.00" in page and "$2.93" in page and "$31.93" in page
+    assert 'id="changeAddress"' in page and 'id="changePayment"' in page
+
+
+def test_shop_refuses_an_address_it_cannot_ship_to(buyer_browser, sim):
+    buyer_browser.add()
+    review = buyer_browser.click_amazon_pay(address="us-alaska")
+    page = text(buyer_browser.web.get(review))
+    assert "We do not ship to Alaska yet." in page and "Place order" not in page
+    placed = buyer_browser.place_order(review)
+    assert placed.status_code == 409 and "We cannot ship there" in text(placed)
+    assert sim.counts()["counts"].get("charges", 0) == 0
+
+
+def test_free_shipping_and_no_sales_tax_elsewhere(buyer_browser, shop_app):
+    buyer_browser.add("canvas-tote", 3)  # $72.00: free shipping from $50
+    page = text(buyer_browser.web.get(buyer_browser.click_amazon_pay()))
+    assert "$0.00" in page
+
+
+@pytest.mark.parametrize("bad", ["", "not-a-uuid", "../../etc/passwd", "1' OR '1'='1", "a" * 500])
+def test_malformed_checkout_session_ids_never_reach_amazon(buyer_browser, bad):
+    for path in ("/checkout/review", "/checkout/result"):
+        answer = buyer_browser.web.get(path, query_string={"amazonCheckoutSessionId": bad})
+        assert answer.status_code == 400 and "This link is not a checkout" in text(answer)
+
+
+def test_another_browser_cannot_see_or_complete_a_checkout(buyer_browser, shop_app, sim):
+    buyer_browser.add()
+    review = buyer_browser.click_amazon_pay()
+    buyer_browser.web.get(review)
+    stranger = ShopBuyer(shop_app, sim)
+    stranger.add()
+    assert stranger.web.get(review).status_code == 403
+    placed = buyer_browser.place_order(review)
+    result = buyer_browser.pay_at_amazon(placed.headers["Location"])
+    assert stranger.web.get(result).status_code == 404
+    assert "Thank you" in text(buyer_browser.web.get(result))
+
+
+# -- place order and result ---------------------------------------------------------------------------
+
+
+def test_success(buyer_browser, sim):
+    buyer_browser.add("trail-mug", 2)
+    result = buyer_browser.checkout()
+    page = text(result)
+    assert result.status_code == 200 and "Thank you for your order" in page
+    reference = re.search(r'data-testid="order-reference">(ORD-[0-9A-F]{8})<', page)[1]
+    assert "Cart (0)" in page
+    order_page = text(buyer_browser.web.get(f"/orders/{reference}"))
+    assert "Paid" in order_page and "Complete Checkout Session: 200" in order_page
+    assert sim.counts()["chargesPerMerchantReference"] == {reference: 1}
+
+
+def test_pending_authorization(buyer_browser):
+    buyer_browser.add()
+    page = text(buyer_browser.checkout(instrument="0701"))
+    assert "We have your order" in page and "on hold" in page
+
+
+@pytest.mark.parametrize(("instrument", "reason"), [("3434", "declined"), ("3064", "canceled")])
+def test_declined_or_canceled_payment_keeps_the_cart(buyer_browser, instrument, reason):
+    buyer_browser.add()
+    page = text(buyer_browser.checkout(instrument=instrument))
+    assert "Your payment was not successful" in page and "Please try another payment method." in page
+    assert reason in page and "Cart (1)" in page
+
+
+def test_reloading_the_result_does_not_complete_twice(buyer_browser, sim):
+    buyer_browser.add()
+    review = buyer_browser.click_amazon_pay()
+    result = buyer_browser.pay_at_amazon(buyer_browser.place_order(review).headers["Location"])
+    first, second = text(buyer_browser.web.get(result)), text(buyer_browser.web.get(result))
+    reference = re.search(r"(ORD-[0-9A-F]{8})", first)[1]
+    assert reference in second and "Thank you" in second
+    events = text(buyer_browser.web.get(f"/orders/{reference}"))
+    assert events.count("Complete Checkout Session") == 1
+    assert sim.counts()["counts"]["charges"] == 1
+
+
+def test_double_place_order_makes_one_order_and_one_charge(buyer_browser, sim):
+    buyer_browser.add()
+    review = buyer_browser.click_amazon_pay()
+    first, second = buyer_browser.place_order(review), buyer_browser.place_order(review)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    result = buyer_browser.pay_at_amazon(first.headers["Location"])
+    assert "Thank you" in text(buyer_browser.web.get(result))
+    assert sim.counts()["counts"] == {"checkoutSessions": 1, "chargePermissions": 1, "charges": 1}
+
+
+def test_place_order_after_paying_shows_the_result(buyer_browser):
+    buyer_browser.add()
+    review = buyer_browser.click_amazon_pay()
+    result = buyer_browser.pay_at_amazon(buyer_browser.place_order(review).headers["Location"])
+    buyer_browser.web.get(result)
+    again = buyer_browser.place_order(review)  # e.g. the Back button, then Place order
+    assert again.status_code in (302, 303)
+
+
+def test_cancel_returns_to_the_cart_with_a_message(buyer_browser):
+    buyer_browser.add()
+    page = text(buyer_browser.web.get("/checkout/cancel", follow_redirects=True))
+    assert "You left Amazon Pay before paying" in page and "Cart (1)" in page
+
+
+# -- regions ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "currency", "price", "language"),
+    [("eu", "EUR", "22,00\xa0€", "de_DE"), ("uk", "GBP", "£19.00", "en_GB"), ("jp", "JPY", "￥3,200", "ja_JP")],
+)
+def test_each_region_has_its_currency_script_and_language(
+    sim, private_key, tmp_path, region, currency, price, language
+):
+    from shop.amazon_pay import AmazonPayClient
+
+    client = AmazonPayClient("SANDBOX-TESTKEY0000000000000000A", private_key, region, endpoint=sim.url)
+    app = shop.create_app(shop_config(client, tmp_path, region=region))
+    browser = ShopBuyer(app, sim)
+    browser.add("canvas-tote")
+    cart_page = browser.web.get("/cart")
+    assert price in text(cart_page)
+    script = {"eu": "static-eu", "uk": "static-eu", "jp": "static-fe"}[region]
+    assert f"{sim.url}/{script}/checkout.js" in text(cart_page)
+    assert sim.url in cart_page.headers["Content-Security-Policy"]
+    options = browser.button_options()
+    assert (options["ledgerCurrency"], options["checkoutLanguage"]) == (currency, language)
+    amazon_region = {"eu": "eu", "uk": "eu", "jp": "jp"}[region]
+    result = browser.checkout(region=amazon_region)
+    assert "Thank you for your order" in text(result)
