@@ -1,6 +1,7 @@
 # Two commands for a fresh machine:
 #   make demo   set up, then start the shop with the embedded Amazon Pay simulator
-#   make test   set up, then run every test (lint, unit, integration, interop with the Node SDK)
+#   make test   set up, then run every test (lint, unit, integration, interop with the Node SDK,
+#               and the Playwright browser suite)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,14 +13,15 @@ demo: setup
 
 test: setup-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest e2e
 
 bench: setup-test
 	$(BIN)/python -m bench.signing
 
 setup: $(VENV)/.runtime
 
-setup-test: $(VENV)/.dev tests/interop/node_modules/.package-lock.json
+setup-test: $(VENV)/.dev tests/interop/node_modules/.package-lock.json $(VENV)/.chromium
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,10 @@ $(VENV)/.runtime: requirements.txt
 
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.chromium: scripts/install-chromium.sh $(VENV)/.dev
+	scripts/install-chromium.sh $(BIN)/python
 	touch $@
 
 # The official Amazon Pay Node.js SDK: the independent peer of the interop tests.
