@@ -8,6 +8,7 @@ Run alone with ``flask --app simulator run --port 5001``; it trusts every public
 from __future__ import annotations
 
 import os
+import secrets
 from typing import Any
 
 from flask import Flask, jsonify
@@ -26,6 +27,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SIMULATOR_KEYS_DIR=os.environ.get("AMAZON_PAY_SIMULATOR_KEYS", DEFAULT_KEYS_DIR),
         SIMULATOR_PUBLIC_URL=os.environ.get("AMAZON_PAY_SIMULATOR_PUBLIC_URL"),
         MAX_CONTENT_LENGTH=1024 * 1024,
+        # The hosted pages remember the signed-in test buyer in their own cookie: the shop runs
+        # on the same host, and cookies are not port-specific, so Flask's "session" would clash.
+        SECRET_KEY=os.environ.get("AMAZON_PAY_SIMULATOR_SECRET_KEY") or secrets.token_hex(32),
+        SESSION_COOKIE_NAME="amazon_pay_simulator",
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     if test_config:
         app.config.update(test_config)
