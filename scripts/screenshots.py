@@ -1,0 +1,83 @@
+"""Screenshots of every page of the buyer's journey, for the README (docs/screenshots/).
+
+Run against the demo:  make demo  (in one terminal), then
+                       .venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"docs/screenshots/{name}.png")
+
+
+def to_review(page: Page, shop: str, instrument: str, first: bool = False) -> None:
+    page.goto(shop)
+    page.get_by_test_id("product-canvas-tote").get_by_role("button", name="Add to cart").click()
+    page.goto(shop)  # "Add to cart" lands on the cart
+    page.get_by_test_id("product-field-notebook").get_by_role("button", name="Add to cart").click()
+    if first:
+        shot(page, "1-cart")
+    page.get_by_role("button", name=re.compile("Amazon Pay")).click()
+    if page.get_by_test_id("sign-in").count():
+        page.get_by_test_id("email").fill("jane.doe@example.com")
+        page.get_by_test_id("password").fill("demo")
+        if first:
+            shot(page, "2-amazon-sign-in")
+        page.get_by_test_id("sign-in").click()
+    if page.get_by_test_id("change").count():
+        page.get_by_test_id("change").click()
+    page.get_by_test_id(f"instrument-{instrument}").check()
+    if first:
+        shot(page, "3-amazon-choose")
+    page.get_by_test_id("continue").click()
+    page.get_by_test_id("place-order").wait_for()
+
+
+def main(shop: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        page.goto(shop)
+        shot(page, "0-catalog")
+        to_review(page, shop, "1111", first=True)
+        shot(page, "4-review")
+        page.get_by_test_id("place-order").click()
+        page.get_by_test_id("outcome-success").wait_for()
+        shot(page, "5-result-success")
+        for instrument, name, outcome in (
+            ("0701", "6-result-pending", "outcome-pending"),
+            ("3434", "7-result-failure", "outcome-failure"),
+        ):
+            to_review(page, shop, instrument)
+            page.get_by_test_id("place-order").click()
+            page.get_by_test_id(outcome).wait_for()
+            shot(page, name)
+        page.goto(f"{shop}/status")
+        shot(page, "status")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000")
