@@ -65,6 +65,13 @@ def _region():
     return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
 
 
+def _review_url() -> str:
+    checkout_session_id = _checkout_session_id(request.form.get("amazonCheckoutSessionId"))
+    if checkout_session_id is None:
+        return url_for("storefront.cart")
+    return url_for("checkout.review", amazonCheckoutSessionId=checkout_session_id)
+
+
 def _checkout_session_id(raw: str | None):
     if not raw or not CHECKOUT_SESSION_ID.match(raw):
         log.warning("checkout: malformed amazonCheckoutSessionId %r", (raw or "")[:80])
@@ -82,7 +89,8 @@ def _amazon_unavailable(error: AmazonPayError, during: str):
         503,
         "Amazon Pay is not answering",
         "We could not reach Amazon Pay just now. Nothing was charged. Please try again in a moment.",
-        (request.url, "Try again"),
+        # A GET (review, result) can simply be reloaded; after a POST, go back to review.
+        (request.url, "Try again") if request.method == "GET" else (_review_url(), "Back to your order review"),
     )
 
 

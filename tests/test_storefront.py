@@ -286,3 +286,22 @@ def test_each_region_has_its_currency_script_and_language(
     amazon_region = {"eu": "eu", "uk": "eu", "jp": "jp"}[region]
     result = browser.checkout(region=amazon_region)
     assert "Thank you for your order" in text(result)
+
+
+def test_amazon_down_at_place_order_offers_a_way_back_and_charges_nothing(buyer_browser, shop_app, sim):
+    buyer_browser.add()
+    review = buyer_browser.click_amazon_pay()
+    buyer_browser.web.get(review)
+    client = shop_app.extensions["amazon_pay"]
+    real_base = client.base_url
+    client.base_url = "http://127.0.0.1:9/v2"  # Amazon unreachable for this one request
+    try:
+        placed = buyer_browser.place_order(review)
+    finally:
+        client.base_url = real_base
+    page = text(placed)
+    assert placed.status_code == 503 and "Amazon Pay is not answering" in page
+    assert f'href="{review.replace("&", "&amp;")}"' in page and "Back to your order review" in page
+    assert sim.counts()["counts"].get("charges", 0) == 0
+    retried = buyer_browser.place_order(review)  # Amazon is back: the same order goes through
+    assert retried.status_code == 303
