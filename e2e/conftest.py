@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 import shop
 import simulator
+from e2e.journey import Journey
 from shop.amazon_pay import AmazonPayClient
 
 PUBLIC_KEY_ID = "SANDBOX-E2ETESTKEY00000000000000"
@@ -52,6 +53,10 @@ def browser_type_launch_args(browser_type_launch_args):
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        # A page served by page.route's fulfill() counts as "public" for Local Network Access, so
+        # it could not load checkout.js from the simulator on 127.0.0.1; real shops and Amazon
+        # are both public, so the check has nothing to say about them.
+        "--disable-features=LocalNetworkAccessChecks",
     ]
     options = {**browser_type_launch_args, "args": args}
     if executable:
@@ -108,3 +113,47 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
 @pytest.fixture
 def shop_url(servers) -> str:
     return servers.shops["us"]
+
+
+@pytest.fixture(autouse=True)
+def _fail_fast(context):
+    """Ten seconds for any page action: every step here takes well under one."""
+    context.set_default_timeout(10_000)
+
+
+@pytest.fixture
+def journey(page, servers):
+    """``journey(region)``: a buyer on that region's shop, in this test's page (see journey.py)."""
+
+    def start(region: str = "us") -> Journey:
+        return Journey(page, servers, region)
+
+    return start
+
+
+# Chromium prints CSP violations to the console itself; this listener makes sure each one is
+# reported as an error even where it would not (e.g. a violation in report-only mode).
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});
+"""
+
+
+@pytest.fixture
+def browser_errors(context) -> list[str]:
+    """Every console error, uncaught exception and CSP violation of this test's pages, as
+    ``"<page url>: <message>"``: a test asserts the list is empty."""
+    errors: list[str] = []
+
+    def on_console(message):
+        if message.type == "error":
+            errors.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def on_web_error(web_error):
+        errors.append(f"{web_error.page.url if web_error.page else '?'}: uncaught {web_error.error}")
+
+    context.add_init_script(script=_REPORT_CSP_VIOLATIONS)
+    context.on("console", on_console)
+    context.on("weberror", on_web_error)
+    return errors

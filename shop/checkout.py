@@ -17,6 +17,7 @@ Amazon Pay steps, in the order the buyer meets them (the button itself is on the
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import secrets
@@ -94,6 +95,13 @@ def _amazon_unavailable(error: AmazonPayError, during: str):
     )
 
 
+def _reviewed_digest(items: list[cart.Line], total) -> str:
+    """What the review page showed (lines and total), so Place Order can tell if the cart
+    changed since (another tab): the buyer must never pay a total they have not seen."""
+    shown = ";".join(f"{line.product.id}:{line.quantity}:{line.unit_price}" for line in items) + f"|{total}"
+    return hashlib.sha256(shown.encode()).hexdigest()[:32]
+
+
 def _totals(checkout_session: dict[str, Any], items: list[cart.Line]):
     region, currency = _region(), _region().ledger_currency
     subtotal = cart.subtotal(items)
@@ -147,6 +155,7 @@ def review():
         currency=_region().ledger_currency,
         payment_descriptor=((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor"),
         change_options={"amazonCheckoutSessionId": checkout_session_id},
+        reviewed=_reviewed_digest(items, total),
     )
 
 
@@ -215,6 +224,15 @@ def _create_order(checkout_session_id: str):
             "We cannot ship there",
             f"{quote.problem} Please choose another address.",
             (url_for("checkout.review", amazonCheckoutSessionId=checkout_session_id), "Back to review"),
+        )
+    if request.form.get("reviewed") != _reviewed_digest(items, total):
+        log.info("checkout: cart changed between review and Place Order")
+        return problem(
+            409,
+            "Your cart has changed",
+            "Your cart changed after you reviewed the order (in another "
+            "tab?). Nothing was charged. Please check the new total before placing the order.",
+            (url_for("checkout.review", amazonCheckoutSessionId=checkout_session_id), "Review the order"),
         )
     lines = [
         {

@@ -60,10 +60,17 @@ class ShopBuyer:
         return f"{url.path}?{url.query}"
 
     def place_order(self, review_path: str):
-        self.web.get(review_path)
+        page = self.web.get(review_path).get_data(as_text=True)
         session_id = review_path.split("amazonCheckoutSessionId=")[1]
-        token = self.csrf()
-        return self.web.post("/checkout/place-order", data={"csrf_token": token, "amazonCheckoutSessionId": session_id})
+        reviewed = re.search(r'name="reviewed" value="([^"]*)"', page)
+        return self.web.post(
+            "/checkout/place-order",
+            data={
+                "csrf_token": self.csrf(),
+                "amazonCheckoutSessionId": session_id,
+                "reviewed": reviewed[1] if reviewed else "",
+            },
+        )
 
     def pay_at_amazon(self, redirect_url: str) -> str:
         """The buyer's browser follows amazonPayRedirectUrl; returns the shop's result path."""
@@ -305,3 +312,19 @@ def test_amazon_down_at_place_order_offers_a_way_back_and_charges_nothing(buyer_
     assert sim.counts()["counts"].get("charges", 0) == 0
     retried = buyer_browser.place_order(review)  # Amazon is back: the same order goes through
     assert retried.status_code == 303
+
+
+def test_cart_changed_after_review_is_not_charged_unseen(buyer_browser, sim):
+    buyer_browser.add("canvas-tote")
+    review = buyer_browser.click_amazon_pay()
+    page = text(buyer_browser.web.get(review))
+    reviewed = re.search(r'name="reviewed" value="([^"]*)"', page)[1]
+    buyer_browser.add("trail-mug")  # another tab
+    session_id = review.split("amazonCheckoutSessionId=")[1]
+    placed = buyer_browser.web.post(
+        "/checkout/place-order",
+        data={"csrf_token": buyer_browser.csrf(), "amazonCheckoutSessionId": session_id, "reviewed": reviewed},
+    )
+    assert placed.status_code == 409 and "Your cart has changed" in text(placed)
+    assert "$51.75" in text(buyer_browser.web.get(review))  # the review shows the new total
+    assert buyer_browser.place_order(review).status_code == 303  # placed after seeing it

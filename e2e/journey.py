@@ -1,0 +1,168 @@
+"""A buyer's way through the shop and Amazon Pay's (simulated) pages, one step per method.
+
+``Journey(page, servers, region).to_review(...)`` adds a product on the region's shop, opens
+the cart, clicks the Amazon Pay button, signs in as the region's test buyer, picks an address
+and a payment instrument (or takes "Continue as …") and lands on the shop's review page;
+``place_order()`` then goes through Amazon's processing page to the shop's result page. The
+steps are public so a scenario can stop or branch anywhere (cancel, change, tamper).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import Locator, Page, expect
+
+
+@dataclass(frozen=True)
+class Buyer:
+    email: str
+    name: str
+
+
+#: The simulator's test buyer for each shop region (UK sells in GBP through the EU script and buyer).
+BUYERS = {
+    "us": Buyer("jane.doe@example.com", "Jane Doe"),
+    "eu": Buyer("erika@example.de", "Erika Mustermann"),
+    "uk": Buyer("erika@example.de", "Erika Mustermann"),
+    "jp": Buyer("taro@example.jp", "山田 太郎"),
+}
+#: The address each region's shop can ship to, from the simulator's address book.
+HOME_ADDRESS = {"us": "us-home", "eu": "de-home", "uk": "uk-home", "jp": "jp-home"}
+AMAZON_PAY_BUTTON = re.compile("Amazon Pay")
+HOSTED_CHOICE = re.compile(r"/checkout/(continue|choose)\?")
+CHOOSER = re.compile(r"/checkout/(choose|initiate_auth)\?")
+OUTCOMES = ("outcome-success", "outcome-pending", "outcome-failure")
+
+
+def simulator_counts(simulator_url: str) -> dict:
+    """The simulator's ``/control/counts``: how many objects it made, charges per order reference."""
+    with urllib.request.urlopen(f"{simulator_url}/control/counts", timeout=5) as response:
+        return json.load(response)
+
+
+def charges_for(simulator_url: str, reference: str) -> int:
+    return simulator_counts(simulator_url)["chargesPerMerchantReference"].get(reference, 0)
+
+
+class Journey:
+    def __init__(self, page: Page, servers, region: str = "us"):
+        self.page, self.region = page, region
+        self.shop_url = servers.shops[region]
+        self.simulator_url = servers.simulator_url
+        self.buyer = BUYERS[region]
+
+    # -- the shop ---------------------------------------------------------------------------
+
+    def add_to_cart(self, product: str = "canvas-tote", quantity: int = 1) -> None:
+        page = self.page
+        page.goto(self.shop_url)
+        card = page.get_by_test_id(f"product-{product}")
+        if quantity != 1:
+            card.get_by_label("Quantity").fill(str(quantity))
+        card.get_by_role("button", name="Add to cart").click()
+        expect(page).to_have_url(f"{self.shop_url}/cart")
+        expect(page.get_by_test_id(f"line-{product}")).to_be_visible()
+
+    def amazon_pay_button(self) -> Locator:
+        return self.page.get_by_role("button", name=AMAZON_PAY_BUTTON)
+
+    def click_amazon_pay(self) -> None:
+        self.amazon_pay_button().click()
+
+    # -- Amazon Pay's hosted pages ----------------------------------------------------------
+
+    def sign_in(self) -> None:
+        page = self.page
+        expect(page).to_have_url(re.compile(rf"^{re.escape(self.simulator_url)}/checkout/signin\?"))
+        expect(page.get_by_test_id("email")).to_have_value(self.buyer.email)
+        page.get_by_test_id("email").fill(self.buyer.email)
+        page.get_by_test_id("password").fill("any password")
+        page.get_by_test_id("sign-in").click()
+        page.wait_for_url(HOSTED_CHOICE)
+
+    def choose(self, address: str | None = None, instrument: str | None = None) -> None:
+        """On the chooser: tick the given address and instrument (the others keep their default), Continue."""
+        page = self.page
+        expect(page).to_have_url(CHOOSER)
+        if address:
+            page.get_by_test_id(f"address-{address}").check()
+        if instrument:
+            page.get_by_test_id(f"instrument-{instrument}").check()
+        page.get_by_test_id("continue").click()
+
+    def pick(self, address: str | None = None, instrument: str | None = None) -> None:
+        """After sign-in: "Continue as …" when nothing special is wanted, else the chooser."""
+        page = self.page
+        if "/checkout/continue" in page.url and (address or instrument):
+            page.get_by_test_id("change").click()
+            page.wait_for_url(CHOOSER)
+        if "/checkout/choose" in page.url:
+            self.choose(address, instrument)
+        else:
+            expect(page.get_by_role("heading", name=f"Continue as {self.buyer.name}")).to_be_visible()
+            page.get_by_test_id("continue").click()
+
+    def start_checkout(self, product: str = "canvas-tote", quantity: int = 1) -> None:
+        """Cart, Amazon Pay button, sign-in: the buyer is on "Continue as …" or on the chooser."""
+        self.add_to_cart(product, quantity)
+        self.click_amazon_pay()
+        self.sign_in()
+
+    def to_review(
+        self,
+        product: str = "canvas-tote",
+        quantity: int = 1,
+        address: str | None = None,
+        instrument: str | None = None,
+    ) -> str:
+        """The whole way to the shop's review page; returns the Checkout Session id."""
+        self.start_checkout(product, quantity)
+        self.pick(address, instrument)
+        return self.expect_review()
+
+    # -- back on the shop ------------------------------------------------------------------
+
+    def expect_review(self) -> str:
+        page = self.page
+        expect(page).to_have_url(re.compile(rf"^{re.escape(self.shop_url)}/checkout/review\?amazonCheckoutSessionId="))
+        expect(page.get_by_role("heading", name="Review your order")).to_be_visible()
+        return parse_qs(urlsplit(page.url).query)["amazonCheckoutSessionId"][0]
+
+    def place_order(self, click=None, return_now: bool = False) -> Locator:
+        """Place order (``click`` may replace the plain click), through Amazon's processing page
+        to the result page; returns the outcome heading. The processing page moves on by itself
+        after 1 s; ``return_now`` clicks its "Return to the shop now" link instead (saves the
+        second where the scenario is about the outcome, not the way back)."""
+        page = self.page
+        button = page.get_by_test_id("place-order")
+        with page.expect_response(re.compile(r"/checkout/processing\?amazonCheckoutSessionId=")) as processing:
+            (click or Locator.click)(button)
+        assert processing.value.status == 200, processing.value.status
+        assert "Processing your payment" in processing.value.text()
+        if return_now:
+            page.get_by_test_id("return-to-shop").click()
+        expect(page).to_have_url(re.compile(rf"^{re.escape(self.shop_url)}/checkout/result\?amazonCheckoutSessionId="))
+        return self.outcome()
+
+    def outcome(self) -> Locator:
+        outcome = self.page.locator(",".join(f'[data-testid="{test_id}"]' for test_id in OUTCOMES))
+        expect(outcome).to_be_visible()
+        return outcome
+
+    def order_reference(self) -> str:
+        """The order's reference, from the result page's "Order details" link (every outcome has it)."""
+        link = self.page.get_by_role("link", name="Order details")
+        expect(link).to_have_attribute("href", re.compile(r"^/orders/ORD-"))
+        return link.get_attribute("href").rsplit("/", 1)[1]
+
+    def open_order_page(self) -> None:
+        self.page.get_by_role("link", name="Order details").click()
+        expect(self.page).to_have_url(re.compile(rf"^{re.escape(self.shop_url)}/orders/ORD-"))
+
+    def charges_for(self, reference: str) -> int:
+        return charges_for(self.simulator_url, reference)
