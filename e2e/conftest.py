@@ -7,7 +7,6 @@ screenshot and a trace in ``test-results/`` (``playwright show-trace <trace.zip>
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from werkzeug.serving import make_server
 
 import shop
 import simulator
+from e2e.browser import CHROMIUM_ARGS, system_chromium
 from e2e.journey import Journey
 from shop.amazon_pay import AmazonPayClient
 
@@ -37,22 +37,9 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Chromium from the system when present (this project's CI), else Playwright's own."""
-    executable = next(
-        (
-            path
-            for path in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
-            if path and shutil.which(path)
-        ),
-        None,
-    )
+    executable = system_chromium()
     args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         # A page served by page.route's fulfill() counts as "public" for Local Network Access, so
         # it could not load checkout.js from the simulator on 127.0.0.1; real shops and Amazon
         # are both public, so the check has nothing to say about them.

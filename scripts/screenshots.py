@@ -7,22 +7,16 @@ Run against the demo:  make demo  (in one terminal), then
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from the repository root
+from e2e.browser import CHROMIUM_ARGS, system_chromium  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
 
 
 def shot(page: Page, name: str) -> None:
@@ -55,9 +49,9 @@ def to_review(page: Page, shop: str, instrument: str, first: bool = False) -> No
 
 def main(shop: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    executable = system_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 700})
         page.goto(shop)
         shot(page, "0-catalog")

@@ -66,6 +66,10 @@ def _region():
     return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
 
 
+def _not_a_checkout():
+    return problem(400, "This link is not a checkout", "The address is missing a valid Amazon Pay checkout id.")
+
+
 def _review_url() -> str:
     checkout_session_id = _checkout_session_id(request.form.get("amazonCheckoutSessionId"))
     if checkout_session_id is None:
@@ -116,7 +120,7 @@ def _totals(checkout_session: dict[str, Any], items: list[cart.Line]):
 def review():
     checkout_session_id = _checkout_session_id(request.args.get("amazonCheckoutSessionId"))
     if checkout_session_id is None:
-        return problem(400, "This link is not a checkout", "The address is missing a valid Amazon Pay checkout id.")
+        return _not_a_checkout()
     existing = orders.by_checkout_session(checkout_session_id)
     if existing is not None and existing.owner == owner_key():
         return redirect(url_for("storefront.order", reference=existing.reference))
@@ -261,7 +265,7 @@ def _create_order(checkout_session_id: str):
 def result():
     checkout_session_id = _checkout_session_id(request.args.get("amazonCheckoutSessionId"))
     if checkout_session_id is None:
-        return problem(400, "This link is not a checkout", "The address is missing a valid Amazon Pay checkout id.")
+        return _not_a_checkout()
     order = orders.by_checkout_session(checkout_session_id)
     if order is None or order.owner != owner_key():
         log.warning("checkout: result for an unknown or foreign checkout session")
