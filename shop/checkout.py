@@ -249,15 +249,13 @@ def _create_order(checkout_session_id: str):
         for line in items
     ]
     return orders.create(
-        checkout_session_id,
+        f"checkout:{checkout_session_id}",
         owner_key(),
         _region().ledger_currency,
         lines,
-        subtotal,
-        quote.shipping,
-        tax,
-        total,
+        (subtotal, quote.shipping, tax, total),
         (checkout_session.get("buyer") or {}).get("email"),
+        checkout_session_id=checkout_session_id,
     )
 
 

@@ -1,9 +1,10 @@
 """Orders in SQLite (``instance/orders.sqlite``), with every state change recorded.
 
-An order is made at Place Order from the server's cart, bound to one Amazon Checkout
-Session (UNIQUE: a double click or a second tab finds the same order) and to the browser
-session that placed it. Its amounts never change afterwards: Complete Checkout Session is
-sent exactly these, with an idempotency key derived from the order reference.
+An order is made from the server's cart, once per payment request: at Place Order for an
+Amazon Checkout Session, or when a signed-in buyer pays with the saved wallet. The request
+key is UNIQUE, so a double click or a second tab finds the same order. Its amounts never
+change afterwards: Amazon is sent exactly these, with an idempotency key derived from the
+order reference, so a retry can never charge twice.
 
 States: ``awaiting_payment`` (buyer sent to Amazon) -> ``paid`` (Complete answered 200) |
 ``pending`` (202: authorization still pending; on hold) | ``failed`` (declined or canceled).
@@ -15,17 +16,17 @@ import json
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, g
+from . import db as database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY,
     reference TEXT UNIQUE NOT NULL,
-    checkout_session_id TEXT UNIQUE NOT NULL,
+    payment_request TEXT UNIQUE NOT NULL,
+    checkout_session_id TEXT UNIQUE,
     owner TEXT NOT NULL,
     status TEXT NOT NULL,
     currency TEXT NOT NULL,
@@ -62,7 +63,8 @@ FINAL = ("paid", "pending", "failed")
 class Order:
     id: int
     reference: str
-    checkout_session_id: str
+    payment_request: str
+    checkout_session_id: str | None
     owner: str
     status: str
     currency: str
@@ -87,71 +89,49 @@ class Order:
         return cls(**values)
 
 
-def db() -> sqlite3.Connection:
-    if "db" not in g:
-        g.db = sqlite3.connect(current_app.config["DATABASE"], timeout=10, isolation_level=None)
-        g.db.row_factory = sqlite3.Row
-    return g.db
-
-
-def close_db(_error: BaseException | None = None) -> None:
-    connection = g.pop("db", None)
-    if connection is not None:
-        connection.close()
-
-
 def init_app(app) -> None:
-    with sqlite3.connect(app.config["DATABASE"]) as connection:
-        connection.executescript(SCHEMA)
-    connection.close()
-    app.teardown_appcontext(close_db)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    database.init_app(app, SCHEMA)
 
 
 def claim_checkout_session(checkout_session_id: str, owner: str) -> bool:
     """Bind an Amazon checkout session to the first browser session that brings it back
     from Amazon; False if it already belongs to someone else."""
-    db().execute(
+    connection = database.db()
+    connection.execute(
         "INSERT OR IGNORE INTO checkout_claims (checkout_session_id, owner, created_at) VALUES (?, ?, ?)",
-        (checkout_session_id, owner, _now()),
+        (checkout_session_id, owner, database.now()),
     )
-    row = (
-        db()
-        .execute("SELECT owner FROM checkout_claims WHERE checkout_session_id = ?", (checkout_session_id,))
-        .fetchone()
-    )
+    row = connection.execute(
+        "SELECT owner FROM checkout_claims WHERE checkout_session_id = ?", (checkout_session_id,)
+    ).fetchone()
     return row is not None and row["owner"] == owner
 
 
 def create(
-    checkout_session_id: str,
+    payment_request: str,
     owner: str,
     currency: str,
     items: list[dict[str, Any]],
-    subtotal: Decimal,
-    shipping: Decimal,
-    tax: Decimal,
-    total: Decimal,
+    amounts: tuple[Decimal, Decimal, Decimal, Decimal],
     buyer_email: str | None,
+    checkout_session_id: str | None = None,
+    charge_permission_id: str | None = None,
 ) -> Order:
-    """The order for this checkout session: made once; a repeat returns the first one."""
-    now, reference = _now(), "ORD-" + secrets.token_hex(4).upper()
-    connection = db()
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        existing = by_checkout_session(checkout_session_id)
+    """The order for this payment request (``checkout:<id>`` or ``wallet:<nonce>``): made
+    once; a repeat returns the first one. ``amounts`` = (subtotal, shipping, tax, total)."""
+    subtotal, shipping, tax, total = amounts
+    now, reference = database.now(), "ORD-" + secrets.token_hex(4).upper()
+    with database.transaction() as connection:
+        existing = by_payment_request(payment_request)
         if existing is not None:
-            connection.execute("COMMIT")
             return existing
         cursor = connection.execute(
-            "INSERT INTO orders (reference, checkout_session_id, owner, status, currency, subtotal, shipping, tax,"
-            " total, items, buyer_email, created_at, updated_at) VALUES (?, ?, ?, 'awaiting_payment', ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?)",
+            "INSERT INTO orders (reference, payment_request, checkout_session_id, owner, status, currency, subtotal,"
+            " shipping, tax, total, items, buyer_email, charge_permission_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'awaiting_payment', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 reference,
+                payment_request,
                 checkout_session_id,
                 owner,
                 currency,
@@ -161,6 +141,7 @@ def create(
                 str(total),
                 json.dumps(items),
                 buyer_email,
+                charge_permission_id,
                 now,
                 now,
             ),
@@ -169,50 +150,47 @@ def create(
             "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, 'awaiting_payment', ?)",
             (cursor.lastrowid, now, f"Order placed; total {total} {currency}"),
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return by_checkout_session(checkout_session_id)
+    return by_payment_request(payment_request)
+
+
+def _one(where: str, value: str) -> Order | None:
+    row = database.db().execute(f"SELECT * FROM orders WHERE {where} = ?", (value,)).fetchone()
+    return Order.from_row(row) if row else None
+
+
+def by_payment_request(payment_request: str) -> Order | None:
+    return _one("payment_request", payment_request)
 
 
 def by_checkout_session(checkout_session_id: str) -> Order | None:
-    row = db().execute("SELECT * FROM orders WHERE checkout_session_id = ?", (checkout_session_id,)).fetchone()
-    return Order.from_row(row) if row else None
+    return _one("checkout_session_id", checkout_session_id)
 
 
 def by_reference(reference: str) -> Order | None:
-    row = db().execute("SELECT * FROM orders WHERE reference = ?", (reference,)).fetchone()
-    return Order.from_row(row) if row else None
+    return _one("reference", reference)
 
 
 def record(order: Order, status: str, detail: str, **fields: str | None) -> Order:
     """Move the order to ``status``, store ``fields`` (charge ids, failure reason), log an event."""
     allowed = {"charge_id", "charge_permission_id", "failure_reason"}
     assert set(fields) <= allowed, fields
-    now = _now()
-    assignments = ", ".join(f"{name} = ?" for name in fields)
-    connection = db()
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    now = database.now()
+    assignments = "".join(f", {name} = ?" for name in fields)
+    with database.transaction() as connection:
         connection.execute(
-            f"UPDATE orders SET status = ?, updated_at = ?{', ' + assignments if fields else ''} WHERE id = ?",
+            f"UPDATE orders SET status = ?, updated_at = ?{assignments} WHERE id = ?",
             (status, now, *fields.values(), order.id),
         )
         connection.execute(
             "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, ?, ?)",
             (order.id, now, status, detail),
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return by_reference(order.reference)
 
 
 def events(order: Order) -> list[sqlite3.Row]:
     return (
-        db()
+        database.db()
         .execute("SELECT at, status, detail FROM order_events WHERE order_id = ? ORDER BY id", (order.id,))
         .fetchall()
     )
