@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, render_template, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import cart, orders, security
+from . import accounts, cart, orders, security
 from . import config as settings
 from .amazon_pay import AmazonPayClient
 from .button import SignatureCache
@@ -55,13 +55,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     orders.init_app(app)
+    accounts.init_app(app)
     security.init_app(app)
 
-    from . import checkout, status, storefront
+    from . import checkout, status, storefront, wallet
 
     app.register_blueprint(storefront.bp)
     app.register_blueprint(checkout.bp)
     app.register_blueprint(status.bp)
+    app.register_blueprint(wallet.bp)
     app.cli.add_command(status.check_command)
 
     region = REGIONS[app.config["AMAZON_PAY_REGION"]]
@@ -76,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "cart_count": cart.count(session),
             "region": region,
             "mode": app.config["AMAZON_PAY_MODE"],
+            "signed_in": isinstance(session.get("buyer_id"), str),
         }
 
     @app.template_filter("money")

@@ -43,8 +43,13 @@ class SignatureCache:
         return signature
 
 
-def checkout_session_payload(region: str, product_type: str) -> str:
-    """The Create Checkout Session payload, serialised once: this string is what is signed."""
+def _serialise(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def checkout_session_payload(region: str, product_type: str, save_wallet: bool = False) -> str:
+    """The Create Checkout Session payload, serialised once: this string is what is signed.
+    ``save_wallet`` asks Amazon for a PaymentMethodOnFile Charge Permission (saved wallet)."""
     payload: dict[str, Any] = {
         "webCheckoutDetails": {
             "checkoutReviewReturnUrl": url_for("checkout.review", _external=True),
@@ -55,28 +60,87 @@ def checkout_session_payload(region: str, product_type: str) -> str:
     }
     if product_type == "PayAndShip":
         payload["deliverySpecifications"] = shipping.delivery_specifications(region)
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    if save_wallet:
+        payload["chargePermissionType"] = "PaymentMethodOnFile"
+        payload["paymentMethodOnFileMetadata"] = {"setupOnly": False}
+    return _serialise(payload)
 
 
-def render_options(product_type: str, estimated_total: Decimal) -> dict[str, Any]:
-    """Everything ``amazon.Pay.renderButton('#AmazonPayButton', options)`` needs."""
-    config, client = current_app.config, current_app.extensions["amazon_pay"]
+def update_payload(region: str, product_type: str, charge_permission_id: str) -> str:
+    """Amazon's hosted update page for a saved wallet: a setupOnly PaymentMethodOnFile
+    payload; the buyer returns to ``checkoutResultReturnUrl``, where we Finalize."""
+    payload: dict[str, Any] = {
+        "webCheckoutDetails": {
+            "checkoutResultReturnUrl": url_for("wallet.updated", _external=True),
+            "checkoutCancelUrl": url_for("wallet.update_canceled", _external=True),
+            "checkoutMode": "ProcessOrder",
+        },
+        "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
+        "scopes": SCOPES_SHIPPED if product_type == "PayAndShip" else SCOPES_DIGITAL,
+        "chargePermissionType": "PaymentMethodOnFile",
+        "chargePermissionId": charge_permission_id,
+        "paymentMethodOnFileMetadata": {"setupOnly": True},
+        "paymentDetails": {"paymentIntent": "Confirm", "canHandlePendingAuthorization": False},
+    }
+    if product_type == "PayAndShip":
+        payload["deliverySpecifications"] = shipping.delivery_specifications(region)
+    return _serialise(payload)
+
+
+def sign_in_payload() -> str:
+    return _serialise(
+        {
+            "signInReturnUrl": url_for("wallet.signed_in", _external=True),
+            "signInCancelUrl": url_for("wallet.account", _external=True),
+            "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
+            "signInScopes": ["name", "email"],
+        }
+    )
+
+
+def _signed(payload: str) -> dict[str, str]:
+    client = current_app.extensions["amazon_pay"]
+    return {
+        "payloadJSON": payload,
+        "signature": current_app.extensions["amazon_pay_button_signatures"](payload),
+        "publicKeyId": client.public_key_id,
+        "algorithm": client.algorithm,
+    }
+
+
+def _options(product_type: str, placement: str) -> dict[str, Any]:
+    config = current_app.config
     region = REGIONS[config["AMAZON_PAY_REGION"]]
-    payload = checkout_session_payload(region.code, product_type)
     return {
         "merchantId": config["AMAZON_PAY_MERCHANT_ID"],
-        "publicKeyId": client.public_key_id,
+        "publicKeyId": current_app.extensions["amazon_pay"].public_key_id,
         "ledgerCurrency": region.ledger_currency,
         "checkoutLanguage": region.checkout_language,
         "productType": product_type,
-        "placement": "Cart",
+        "placement": placement,
         "buttonColor": "Gold",
         "sandbox": config["AMAZON_PAY_MODE"] != "live",
-        "estimatedOrderAmount": amazon_price(estimated_total, region.ledger_currency),
-        "createCheckoutSessionConfig": {
-            "payloadJSON": payload,
-            "signature": current_app.extensions["amazon_pay_button_signatures"](payload),
-            "publicKeyId": client.public_key_id,
-            "algorithm": client.algorithm,
-        },
     }
+
+
+def render_options(product_type: str, estimated_total: Decimal, save_wallet: bool = False) -> dict[str, Any]:
+    """Everything ``amazon.Pay.renderButton('#AmazonPayButton', options)`` needs."""
+    region = REGIONS[current_app.config["AMAZON_PAY_REGION"]]
+    payload = checkout_session_payload(region.code, product_type, save_wallet)
+    return {
+        **_options(product_type, "Cart"),
+        "estimatedOrderAmount": amazon_price(estimated_total, region.ledger_currency),
+        "createCheckoutSessionConfig": _signed(payload),
+    }
+
+
+def sign_in_options() -> dict[str, Any]:
+    """``amazon.Pay.renderButton('#AmazonSignIn', options)``: Sign in with Amazon."""
+    return {**_options("SignIn", "Other"), "signInConfig": _signed(sign_in_payload())}
+
+
+def update_options(product_type: str, charge_permission_id: str) -> dict[str, Any]:
+    """``amazon.Pay.initUpdate(options)`` (or ``initCheckout``, where checkout.js lacks it)."""
+    region = REGIONS[current_app.config["AMAZON_PAY_REGION"]]
+    payload = update_payload(region.code, product_type, charge_permission_id)
+    return {**_options(product_type, "Other"), "createCheckoutSessionConfig": _signed(payload)}

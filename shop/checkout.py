@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import secrets
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -28,7 +27,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from . import cart, orders, shipping
 from .amazon_pay import AmazonPayError
 from .money import amazon_price, quantize
+from .pages import REASONS, owner_key, problem
 from .regions import REGIONS
+from .wallet import remember_wallet
 
 log = logging.getLogger(__name__)
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -36,26 +37,6 @@ bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 # Amazon's checkout session ids are UUIDs; anything else never reaches Amazon.
 CHECKOUT_SESSION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 STORE_NAME = "Trailhead Supply (demo)"  # merchantStoreName: 50 characters at most
-
-REASONS = {
-    "Declined": "Amazon Pay declined the payment.",
-    "BuyerCanceled": "The payment was canceled on Amazon Pay.",
-    "Expired": "The checkout expired before it was completed.",
-    "AmazonCanceled": "Amazon Pay canceled the payment.",
-}
-
-
-def owner_key() -> str:
-    """A random id for this browser's shop session: orders and checkouts are bound to it."""
-    if not isinstance(session.get("owner"), str):
-        session["owner"] = secrets.token_urlsafe(16)
-    return session["owner"]
-
-
-def problem(status: int, title: str, message: str, action: tuple[str, str] | None = None):
-    """A page that says what happened and what to do next."""
-    action = action or (url_for("storefront.cart"), "Back to your cart")
-    return render_template("problem.html", title=title, message=message, action=action), status
 
 
 def _client():
@@ -297,6 +278,7 @@ def _complete(order: orders.Order):
 
 def _settle(order: orders.Order, status: int, body: dict[str, Any]) -> orders.Order:
     ids = {"charge_id": body.get("chargeId"), "charge_permission_id": body.get("chargePermissionId")}
+    remember_wallet(body)  # a PaymentMethodOnFile checkout: keep the wallet for the signed-in buyer
     if status == 202:
         return orders.record(order, "pending", "Complete Checkout Session: 202, authorization pending", **ids)
     return orders.record(order, "paid", f"Complete Checkout Session: {status}, payment authorized", **ids)

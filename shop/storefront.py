@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 from . import button, cart, catalog, orders
-from .checkout import owner_key, problem
+from .pages import owner_key, problem, signed_in_buyer
 from .regions import REGIONS
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,32 @@ def cart_page():
     currency = _currency()
     items = cart.lines(session, currency)
     subtotal = cart.subtotal(items)
+    buyer = signed_in_buyer()
+    save_wallet = bool(buyer and session.get("save_wallet"))
     options = None
     if items:
         product_type = "PayOnly" if cart.is_digital_only(items) else "PayAndShip"
-        options = button.render_options(product_type, subtotal)
-    return render_template("cart.html", items=items, subtotal=subtotal, currency=currency, button_options=options)
+        options = button.render_options(product_type, subtotal, save_wallet=save_wallet)
+    return render_template(
+        "cart.html",
+        items=items,
+        subtotal=subtotal,
+        currency=currency,
+        button_options=options,
+        buyer=buyer,
+        save_wallet=save_wallet,
+    )
+
+
+@bp.post("/cart/save-wallet")
+def choose_save_wallet():
+    """The buyer's choice: ask Amazon for a saved wallet (PaymentMethodOnFile) at checkout."""
+    if signed_in_buyer() is None:
+        return problem(
+            403, "Please sign in", "Sign in with Amazon to save your wallet.", (url_for("wallet.account"), "Sign in")
+        )
+    session["save_wallet"] = request.form.get("save_wallet") == "1"
+    return redirect(url_for("storefront.cart"), code=303)
 
 
 @bp.post("/cart/items")

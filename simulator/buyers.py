@@ -134,3 +134,10 @@ def _matches(address: dict[str, Any], rules: dict[str, Any]) -> bool:
 
 def allowed_addresses(delivery_specifications: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return {key: a for key, a in ADDRESSES.items() if address_allowed(a, delivery_specifications)}
+
+
+def address_id(address: dict[str, Any] | None) -> str | None:
+    """The address book id of an address the simulator handed out, if any."""
+    if address is None:
+        return None
+    return next((key for key, known in ADDRESSES.items() if known == address), None)

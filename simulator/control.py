@@ -168,6 +168,27 @@ def sign_in():
     return jsonify({"buyerToken": token, "redirectUrl": add_query(return_url, buyerToken=token)})
 
 
+@bp.post("/charge-permissions/<cp_id>/status")
+def charge_permission_status(cp_id: str):
+    """What Amazon does to a saved wallet by itself: ``{"state": "NonChargeable", "reason":
+    "PaymentMethodExpired"}`` (a card expired), back to ``{"state": "Chargeable"}``, or
+    ``{"state": "Closed", "reason": "BuyerClosed"}``. ``reasons`` (a list) may replace ``reason``."""
+    body = _json()
+    new_state = _string(body, "state")
+    reasons = body.get("reasons")
+    if reasons is None:
+        reason = _string(body, "reason", required=False)
+        reasons = [reason] if reason else []
+    elif "reason" in body:
+        raise invalid_parameter("reason", "Give reason or reasons, not both.")
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons) or len(reasons) > 8:
+        raise invalid_parameter("reasons", "A list of reason codes.")
+    state = store()
+    with state.lock:
+        cp = state.set_charge_permission_status(cp_id, new_state, reasons)
+        return jsonify(cp.to_json())
+
+
 @bp.post("/clock")
 def advance_clock():
     body = _json()

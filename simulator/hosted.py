@@ -7,6 +7,8 @@ Amazon Pay steps, in the order a buyer meets them:
   created from the signed payload (§3 step 2); then sign-in (step 3), then "Continue as" or
   the address and payment chooser (step 4), then ``checkoutReviewReturnUrl`` (step 5).
 - ``/checkout/initiate_auth``: the review page's Change links (``bindChangeAction``, step 7).
+- ``/checkout/update``: the hosted update page of a saved wallet (a setupOnly
+  PaymentMethodOnFile payload naming its ``chargePermissionId``, browser.md §1.2).
 - ``/checkout/processing``: ``amazonPayRedirectUrl`` (step 9): Amazon processes the payment
   and sends the buyer to ``checkoutResultReturnUrl`` (step 11).
 - ``/checkout/signout``: ``amazon.Pay.signout()`` (§1.7).
@@ -41,7 +43,7 @@ from flask import (
 )
 
 from .api import store
-from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, buyer_for_region
+from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, address_id, buyer_for_region
 from .control import _next_step
 from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
 from .objects import CheckoutSession
@@ -77,6 +79,10 @@ OUTCOME_LABELS = {
 }
 SCRIPT_PATH = Path(__file__).parent / "static" / "checkout.js"
 _REGION_LINE = re.compile(r"^  var REGION = .*;$", re.MULTILINE)
+_FEATURES_LINE = re.compile(r"^  var FEATURES = .*;$", re.MULTILINE)
+#: What the stand-in has that Amazon's published builds lack; ``?without=initUpdate`` (or the
+#: ``SIMULATOR_CHECKOUT_JS_WITHOUT`` setting) serves the script without it.
+OPTIONAL_FEATURES = ("initUpdate",)
 # The pages carry no script at all; their forms and links lead back to the merchant's site.
 PAGE_CSP = "default-src 'self'; script-src 'none'; form-action 'self' http: https:; frame-ancestors 'none'"
 
@@ -117,9 +123,21 @@ def page_headers(response: Response) -> Response:
 
 @bp.get("/static-<any(na, eu, fe):script_region>/checkout.js")
 def checkout_js(script_region: str):
+    without = _names(current_app.config.get("SIMULATOR_CHECKOUT_JS_WITHOUT")) | _names(request.args.get("without"))
+    unknown = sorted(without - set(OPTIONAL_FEATURES))
+    if unknown:
+        shown = re.sub(r"[^A-Za-z0-9_, ]", "?", ", ".join(unknown)[:100])  # echoed into JavaScript: no newline
+        response = make_response(
+            f"// Amazon Pay simulator: unknown feature {shown} in 'without'; use {', '.join(OPTIONAL_FEATURES)}.\n", 400
+        )
+        response.mimetype = "application/javascript"
+        return response
     source = SCRIPT_PATH.read_text(encoding="utf-8")
-    line = f"  var REGION = {json.dumps(SCRIPT_REGIONS[script_region])};"
-    response = make_response(_REGION_LINE.sub(lambda _match: line, source, count=1))
+    region_line = f"  var REGION = {json.dumps(SCRIPT_REGIONS[script_region])};"
+    features = {name: name not in without for name in OPTIONAL_FEATURES}
+    features_line = f"  var FEATURES = {json.dumps(features)};"
+    source = _REGION_LINE.sub(lambda _match: region_line, source, count=1)
+    response = make_response(_FEATURES_LINE.sub(lambda _match: features_line, source, count=1))
     response.mimetype = "application/javascript"
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -246,6 +264,8 @@ def sign_in():
 
 
 def _after_sign_in(checkout: CheckoutSession, change_action: str | None) -> str:
+    if _is_update(checkout):
+        return url_for(".update_page", amazonCheckoutSessionId=checkout.id)
     if change_action and checkout.buyer is not None:
         return url_for(".initiate_auth", amazonCheckoutSessionId=checkout.id, changeAction=change_action)
     if _continue_possible(checkout):
@@ -257,7 +277,7 @@ def _continue_possible(checkout: CheckoutSession) -> bool:
     """ "Continue as" only for a one-time PayAndShip checkout whose default address is allowed
     (browser.md §3 step 4: PayOnly and Recurring always show the chooser). SIMULATOR CHOICE:
     a default address excluded by deliverySpecifications sends the buyer to the chooser."""
-    if checkout.product_type != "PayAndShip":
+    if checkout.product_type != "PayAndShip" or _is_update(checkout):
         return False
     if (checkout.details.get("chargePermissionType") or "OneTime") != "OneTime":
         return False
@@ -276,7 +296,8 @@ def continue_page():
         if not _signed_in(checkout.region):
             return redirect(url_for(".sign_in_page", amazonCheckoutSessionId=checkout.id), 303)
         if not _continue_possible(checkout):
-            return redirect(url_for(".choose_page", amazonCheckoutSessionId=checkout.id), 303)
+            page = ".update_page" if _is_update(checkout) else ".choose_page"
+            return redirect(url_for(page, amazonCheckoutSessionId=checkout.id), 303)
         buyer = buyer_for_region(checkout.region)
         return render_template(
             "continue.html",
@@ -306,26 +327,37 @@ def _chooser(session_id: str | None, change_action: str | None):
     state = store()
     with state.lock:
         checkout = _open_session(state, session_id)
+        if _is_update(checkout) and not change_action:
+            return redirect(url_for(".update_page", amazonCheckoutSessionId=checkout.id), 303)
         if not _signed_in(checkout.region) or (change_action and checkout.buyer is None):
             args = {"changeAction": change_action} if change_action else {}
             return redirect(url_for(".sign_in_page", amazonCheckoutSessionId=checkout.id, **args), 303)
         return _render_chooser(checkout, change_action)
 
 
+def _address_choices(checkout: CheckoutSession, preferred: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """Every address of the book with why the merchant's deliverySpecifications exclude it (or
+    None), and the one to preselect: ``preferred`` if allowed, else the first allowed one."""
+    specs = checkout.details.get("deliverySpecifications")
+    addresses = [
+        {"id": key, "address": address, "reason": _unavailable_reason(address, specs)}
+        for key, address in ADDRESSES.items()
+    ]
+    allowed = [a["id"] for a in addresses if a["reason"] is None]
+    chosen = preferred if preferred in allowed else (allowed[0] if allowed else None)
+    return addresses, chosen
+
+
 def _render_chooser(checkout: CheckoutSession, change_action: str | None, error: str | None = None, status=200):
+    if _is_update(checkout) and not change_action:
+        return _render_update(checkout, error, status)
     show_addresses = checkout.product_type == "PayAndShip" and change_action != "changePayment"
     show_instruments = change_action != "changeAddress"
-    specs = checkout.details.get("deliverySpecifications")
     buyer = buyer_for_region(checkout.region)
-    chosen_address = _address_id(checkout.shipping_address) or buyer["defaultAddress"]
+    chosen_address = address_id(checkout.shipping_address) or buyer["defaultAddress"]
     addresses = []
     if show_addresses:
-        for key, address in ADDRESSES.items():
-            reason = _unavailable_reason(address, specs)
-            addresses.append({"id": key, "address": address, "reason": reason})
-        allowed = [a["id"] for a in addresses if a["reason"] is None]
-        if chosen_address not in allowed:
-            chosen_address = allowed[0] if allowed else None
+        addresses, chosen_address = _address_choices(checkout, chosen_address)
     chosen_instrument = checkout.instrument.last4 if checkout.instrument else DEFAULT_INSTRUMENT
     page = render_template(
         "choose.html",
@@ -359,7 +391,7 @@ def choose():
         if change_action == "changeAddress" and checkout.instrument is not None:
             instrument = checkout.instrument.last4  # a change keeps the other choice
         if change_action == "changePayment":
-            address = _address_id(checkout.shipping_address)
+            address = address_id(checkout.shipping_address)
         if checkout.product_type == "PayAndShip" and address is None:
             return _render_chooser(checkout, change_action, "Choose a delivery address.", 400)
         try:
@@ -387,10 +419,87 @@ def _unavailable_reason(address: dict[str, Any], specs: dict[str, Any] | None) -
     return "This merchant does not deliver to this country, state or postal code."
 
 
-def _address_id(address: dict[str, Any] | None) -> str | None:
-    if address is None:
-        return None
-    return next((key for key, known in ADDRESSES.items() if known == address), None)
+# -- the hosted update page of a saved wallet (PaymentMethodOnFile, setupOnly) ---------------
+
+
+@bp.get("/checkout/update")
+def update_page():
+    """ "Update your Amazon Pay payment method and address": the saved wallet's address and
+    payment method preselected. Reached after sign-in when the button's (or initCheckout's /
+    initUpdate's) payload is a setupOnly PaymentMethodOnFile one with a chargePermissionId."""
+    state = store()
+    with state.lock:
+        checkout = _open_session(state, request.args.get("amazonCheckoutSessionId"))
+        if not _is_update(checkout):
+            return redirect(url_for(".choose_page", amazonCheckoutSessionId=checkout.id), 303)
+        if not _signed_in(checkout.region):
+            return redirect(url_for(".sign_in_page", amazonCheckoutSessionId=checkout.id), 303)
+        return _render_update(checkout)
+
+
+@bp.post("/checkout/update")
+def update():
+    """Continue: the session gets the buyer's choice, then on to processing (ProcessOrder) and
+    ``checkoutResultReturnUrl``, where the merchant calls Finalize Checkout Session."""
+    form = request.form
+    state = store()
+    with state.lock:
+        checkout = _open_session(state, form.get("amazonCheckoutSessionId"))
+        if not _is_update(checkout):
+            raise invalid_parameter("amazonCheckoutSessionId", "This Checkout Session does not update a saved wallet.")
+        if not _signed_in(checkout.region):
+            return redirect(url_for(".sign_in_page", amazonCheckoutSessionId=checkout.id), 303)
+        _wallet_of(state, checkout)  # a wallet that is Closed or not this buyer's: an error page
+        address = form.get("address") or None
+        if checkout.product_type == "PayAndShip" and address is None:
+            return _render_update(checkout, "Choose a delivery address.", 400)
+        try:
+            state.associate_buyer(checkout, checkout.region, address, form.get("instrument") or None)
+        except ApiError as error:
+            if error.reason_code not in ("AddressNotAllowed", "InvalidParameterValue"):
+                raise
+            return _render_update(checkout, error.message, 400)
+        return redirect(_next_step(checkout), 303)
+
+
+def _wallet_of(state: Store, checkout: CheckoutSession):
+    buyer = buyer_for_region(checkout.region)
+    return state.wallet_to_update(checkout.env, checkout.details["chargePermissionId"], buyer)
+
+
+def _render_update(checkout: CheckoutSession, error: str | None = None, status: int = 200):
+    state = store()
+    with state.lock:
+        wallet = _wallet_of(state, checkout)
+        show_addresses = checkout.product_type == "PayAndShip"
+        addresses, chosen_address = [], None
+        if show_addresses:
+            preferred = address_id(checkout.shipping_address) or address_id(wallet.shipping_address)
+            addresses, chosen_address = _address_choices(
+                checkout, preferred or buyer_for_region(checkout.region)["defaultAddress"]
+            )
+        chosen_instrument = (checkout.instrument or wallet.instrument).last4
+        page = render_template(
+            "update.html",
+            checkout=checkout,
+            context=_context(checkout.id),
+            buyer=buyer_for_region(checkout.region),
+            wallet=wallet,
+            addresses=addresses,
+            show_addresses=show_addresses,
+            chosen_address=chosen_address,
+            instruments=list(INSTRUMENTS.values()),
+            chosen_instrument=chosen_instrument,
+            outcome_labels=OUTCOME_LABELS,
+            error=error,
+        )
+    return page, status
+
+
+def _is_update(checkout: CheckoutSession) -> bool:
+    """A setupOnly PaymentMethodOnFile payload naming a saved wallet (Create Checkout Session
+    refuses any other use of chargePermissionId)."""
+    return bool(checkout.details.get("chargePermissionId"))
 
 
 # -- amazonPayRedirectUrl --------------------------------------------------------------------
@@ -407,7 +516,10 @@ def processing():
         result_url = state.process_payment(checkout)
     if "text/html" not in request.headers.get("Accept", ""):
         return redirect(result_url, 302)
-    return render_template("processing.html", result_url=result_url, context=_context(checkout.id))
+    setup_only = (checkout.details.get("paymentMethodOnFileMetadata") or {}).get("setupOnly") is True
+    return render_template(
+        "processing.html", result_url=result_url, context=_context(checkout.id), setup_only=setup_only
+    )
 
 
 # -- amazon.Pay.signout() --------------------------------------------------------------------
@@ -482,6 +594,7 @@ def _context(session_id: str) -> dict[str, Any]:
         context.setdefault("cancel_url", _web_url(checkout.web().get("checkoutCancelUrl")))
         context.setdefault("sandbox", checkout.env == "Sandbox")
         context["store_name"] = (checkout.details.get("merchantMetadata") or {}).get("merchantStoreName")
+        context["wallet_update"] = _is_update(checkout)
         context["charge_amount"] = checkout.payment().get("chargeAmount")
     # Cancel: checkoutCancelUrl, else the page the button was on (browser.md §3.1, unconfirmed).
     context["leave_url"] = context.get("cancel_url") or context.get("origin_url")
@@ -512,6 +625,13 @@ def _web_url(value: Any) -> str | None:
         return None
     parts = urlsplit(value)
     return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _names(value: Any) -> set[str]:
+    """``"a,b"`` or ``["a", "b"]`` -> ``{"a", "b"}``."""
+    if isinstance(value, list | tuple | set):
+        return {str(item).strip() for item in value if str(item).strip()}
+    return {item.strip() for item in str(value or "").split(",") if item.strip()}
 
 
 def _estimated_amount(value: str | None) -> dict[str, str] | None:

@@ -9,6 +9,7 @@ is marked SIMULATOR CHOICE and listed in docs/simulator.md.
 
 from __future__ import annotations
 
+import copy
 import secrets
 import threading
 from collections import Counter
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import schema
-from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, buyer_for_region
+from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, address_id, buyer_for_region
 from .clock import Clock
 from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
 from .objects import (
@@ -47,6 +48,23 @@ SIMULATION_CODES = {
 }
 SYNCHRONOUS_DECLINES = {"SoftDeclined", "HardDeclined", "AmazonRejected", "TransactionTimedOut", "ProcessingFailure"}
 BUYER_TOKEN_LIFETIME_SECONDS = 24 * 3600
+#: Charge Permission reason codes per state (api.md §5.3), for the test-control endpoint.
+CHARGE_PERMISSION_REASONS = {
+    "Chargeable": (),
+    "NonChargeable": (
+        "PaymentMethodInvalid",
+        "PaymentMethodDeleted",
+        "BillingAddressDeleted",
+        "PaymentMethodExpired",
+        "PaymentMethodNotAllowed",
+        "PaymentMethodNotSet",
+        "ChargeInProgress",
+        "MFAFailed",
+    ),
+    "Closed": ("BuyerClosed", "MerchantClosed", "AmazonCanceled", "AmazonClosed", "Expired"),
+}
+#: The ledger currency of a Charge Permission made without an amount (a setupOnly wallet).
+REGION_CURRENCY = {"na": "USD", "eu": "EUR", "jp": "JPY"}
 
 
 def check_simulation_code(operation: str, code: str | None, env: str) -> str | None:
@@ -98,6 +116,26 @@ class Store:
             raise not_found("Charge Permission", cp_id)
         return found
 
+    def wallet_to_update(
+        self, env: str, cp_id: str, buyer: dict[str, Any] | None = None, operation: str = "the update page"
+    ) -> ChargePermission:
+        """The saved wallet a setupOnly payload's ``chargePermissionId`` names: it must exist, be a
+        PaymentMethodOnFile Charge Permission that is not Closed and, once a buyer is signed in,
+        be that buyer's (Amazon's hosted update page; the checks are SIMULATOR CHOICE)."""
+        cp = self.charge_permission(env, cp_id)
+        if cp.type != "PaymentMethodOnFile":
+            raise invalid_parameter(
+                "chargePermissionId",
+                f"{cp_id} is a {cp.type} Charge Permission: only a PaymentMethodOnFile one can be updated.",
+            )
+        if cp.state == "Closed":
+            raise invalid_status("Charge Permission", f"Closed ({', '.join(cp.reasons)})", operation)
+        if buyer is not None and cp.buyer.get("buyerId") != buyer["buyerId"]:
+            raise invalid_parameter(
+                "chargePermissionId", f"{cp_id} belongs to another buyer than the one signed in ({buyer['email']})."
+            )
+        return cp
+
     def charge(self, env: str, charge_id: str) -> Charge:
         found = self.charges.get(charge_id)
         if found is None or found.env != env:
@@ -126,6 +164,7 @@ class Store:
         else:
             schema.require(body, "webCheckoutDetails.checkoutReviewReturnUrl")
         self._check_amounts(body.get("paymentDetails") or {})
+        self._check_wallet_fields(env, body)
         now = self.clock.now()
         session = CheckoutSession(new_checkout_session_id(), env, now, _normalised(body), product_type, updated=now)
         self.sessions[session.id] = session
@@ -141,7 +180,10 @@ class Store:
             # SIMULATOR CHOICE: the buyer already approved the payment for the old details.
             raise invalid_status("Checkout Session", "Open (payment confirmed by the buyer)", "Update Checkout Session")
         self._check_amounts(body.get("paymentDetails") or {})
-        _merge(session.details, _normalised(body))
+        merged = copy.deepcopy(session.details)
+        _merge(merged, _normalised(body))
+        self._check_wallet_fields(env, merged, check_target=False)
+        session.details = merged
         session.updated = self.clock.now()
         return session
 
@@ -168,6 +210,8 @@ class Store:
         self._check_can_finish(session, "Finalize Checkout Session")
         if body.get("chargeAmount") and session.payment().get("chargeAmount"):
             self._check_same_amount(session.payment()["chargeAmount"], body["chargeAmount"], "chargeAmount")
+        if _setup_only(session.details) and body.get("paymentIntent") not in (None, "Confirm"):
+            raise _setup_only_intent_error()
         for name in ("paymentIntent", "canHandlePendingAuthorization", "chargeAmount", "totalOrderAmount"):
             if body.get(name) is not None:
                 session.payment()[name] = body[name]
@@ -198,20 +242,20 @@ class Store:
         now = self.clock.now()
         pay = session.payment()
         existing = session.details.get("chargePermissionId")
-        if existing and existing in self.charge_permissions:  # saved-wallet update (setupOnly)
-            cp = self.charge_permissions[existing]
-            cp.instrument, cp.shipping_address, cp.billing_address = (
-                session.instrument,
-                session.shipping_address,
-                session.billing_address,
-            )
+        if existing:  # the hosted update page of a saved wallet (setupOnly): no new object, no charge
+            cp = self.wallet_to_update(session.env, existing, session.buyer, "Finalize Checkout Session")
+            cp.instrument = session.instrument or cp.instrument
+            if session.shipping_address is not None:  # SIMULATOR CHOICE: PayOnly keeps the saved address
+                cp.shipping_address = session.shipping_address
+            cp.billing_address = session.billing_address or cp.billing_address
             cp.state, cp.reasons, cp.updated = "Chargeable", [], now
         else:
             cp = self._new_charge_permission(session)
         session.charge_permission_id = cp.id
         status = 200
         intent = pay.get("paymentIntent")
-        if intent in ("Authorize", "AuthorizeWithCapture") and pay.get("chargeAmount"):
+        setup_only = _setup_only(session.details)
+        if intent in ("Authorize", "AuthorizeWithCapture") and pay.get("chargeAmount") and not setup_only:
             charge = self._new_charge(
                 cp,
                 Decimal(pay["chargeAmount"]["amount"]),
@@ -236,11 +280,18 @@ class Store:
     def _new_charge_permission(self, session: CheckoutSession) -> ChargePermission:
         pay = session.payment()
         amount = pay.get("totalOrderAmount") or pay.get("chargeAmount")
-        currency = (amount or {}).get("currencyCode") or pay.get("presentmentCurrency") or "USD"
+        currency = (
+            (amount or {}).get("currencyCode")
+            or pay.get("presentmentCurrency")
+            or REGION_CURRENCY.get(session.region, "USD")
+        )
+        kind = session.details.get("chargePermissionType") or "OneTime"
+        if kind == "PaymentMethodOnFile":
+            amount = None  # a saved wallet has no amount limit of its own
         cp = ChargePermission(
             id=new_charge_permission_id(session.env),
             env=session.env,
-            type=session.details.get("chargePermissionType") or "OneTime",
+            type=kind,
             created=self.clock.now(),
             currency=currency,
             buyer=session.buyer or {},
@@ -275,7 +326,7 @@ class Store:
     # -- the buyer on Amazon's pages (button, sign-in, amazonPayRedirectUrl) ------------------
 
     def associate_buyer(
-        self, session: CheckoutSession, region: str, address_id: str | None = None, instrument: str | None = None
+        self, session: CheckoutSession, region: str, address_key: str | None = None, instrument: str | None = None
     ) -> CheckoutSession:
         """The buyer signs in on Amazon's page and picks an address and a payment method."""
         if session.state != "Open" or session.confirmed:
@@ -283,11 +334,15 @@ class Store:
         buyer = buyer_for_region(region)
         if instrument is not None and instrument not in INSTRUMENTS:
             raise invalid_parameter("instrument", f"Simulated instruments: {', '.join(INSTRUMENTS)}.")
-        chosen = INSTRUMENTS[instrument or (session.instrument.last4 if session.instrument else DEFAULT_INSTRUMENT)]
+        wallet = None
+        if session.details.get("chargePermissionId"):
+            wallet = self.wallet_to_update(session.env, session.details["chargePermissionId"], buyer)
+        current = session.instrument or (wallet.instrument if wallet else None)
+        chosen = INSTRUMENTS[instrument or (current.last4 if current else DEFAULT_INSTRUMENT)]
         home = ADDRESSES[buyer["defaultAddress"]]
         shipping = None
         if session.product_type != "PayOnly":
-            key = address_id or self._first_allowed_address(buyer, session)
+            key = address_key or self._first_allowed_address(buyer, session, wallet)
             if key not in ADDRESSES:
                 raise invalid_parameter("address", f"Simulated addresses: {', '.join(ADDRESSES)}.")
             if not address_allowed(ADDRESSES[key], session.details.get("deliverySpecifications")):
@@ -303,11 +358,15 @@ class Store:
         return session
 
     @staticmethod
-    def _first_allowed_address(buyer: dict[str, Any], session: CheckoutSession) -> str:
-        """The buyer's default address, or, when the merchant's deliverySpecifications exclude
-        it, the first one they allow (Amazon then shows the chooser instead of "Continue as")."""
+    def _first_allowed_address(
+        buyer: dict[str, Any], session: CheckoutSession, wallet: ChargePermission | None = None
+    ) -> str:
+        """The buyer's default address (a saved wallet's own address first), or, when the
+        merchant's deliverySpecifications exclude it, the first one they allow (Amazon then
+        shows the chooser instead of "Continue as")."""
         specifications = session.details.get("deliverySpecifications")
-        candidates = [buyer["defaultAddress"], *ADDRESSES]
+        saved = address_id(wallet.shipping_address) if wallet else None
+        candidates = [key for key in (saved, buyer["defaultAddress"]) if key] + list(ADDRESSES)
         return next((key for key in candidates if address_allowed(ADDRESSES[key], specifications)), candidates[0])
 
     def process_payment(self, session: CheckoutSession, outcome: str | None = None) -> str:
@@ -319,6 +378,10 @@ class Store:
                     "InvalidCheckoutSessionStatus",
                     "The Checkout Session still has constraints: " + ", ".join(session.constraints()),
                 )
+            if outcome is None and _setup_only(session.details):
+                # SIMULATOR CHOICE: saving a payment method charges nothing, so the instrument's
+                # outcome waits for the first Create Charge (a 3434 wallet then declines there).
+                outcome = "Success"
             outcome = outcome or (session.instrument.outcome if session.instrument else "Success")
             pay, now = session.payment(), self.clock.now()
             authorizes = pay.get("paymentIntent") in ("Authorize", "AuthorizeWithCapture")
@@ -371,6 +434,27 @@ class Store:
         cp.updated = self.clock.now()
         return cp
 
+    def set_charge_permission_status(self, cp_id: str, state: str, reasons: list[str]) -> ChargePermission:
+        """Test control: what Amazon does to a saved wallet on its own (a card expires, the buyer
+        deletes it, or closes the wallet in their Amazon account). Closed is final."""
+        cp = self.charge_permissions.get(cp_id)
+        if cp is None:
+            raise not_found("Charge Permission", cp_id[:64])
+        if state not in CHARGE_PERMISSION_REASONS:
+            raise invalid_parameter("state", "Use Chargeable, NonChargeable or Closed.")
+        allowed = CHARGE_PERMISSION_REASONS[state]
+        if state == "Chargeable" and reasons:
+            raise invalid_parameter("reason", "A Chargeable Charge Permission has no reasons.")
+        if state != "Chargeable" and not reasons:
+            raise missing_parameter(f"reason (for {state}: {', '.join(allowed)})")
+        for reason in reasons:
+            if reason not in allowed:
+                raise invalid_parameter("reason", f"For {state} use one of {', '.join(allowed)}.")
+        if cp.state == "Closed":
+            raise invalid_status("Charge Permission", cp.state, "a status change")
+        cp.state, cp.reasons, cp.updated = state, list(dict.fromkeys(reasons)), self.clock.now()
+        return cp
+
     def close_charge_permission(self, env: str, cp_id: str, body: dict[str, Any], simulation_code: str | None):
         cp = self.charge_permission(env, cp_id)
         schema.validate(body, schema.CLOSE_CHARGE_PERMISSION)
@@ -408,8 +492,11 @@ class Store:
         if cp.state != "Chargeable":
             raise invalid_status("Charge Permission", cp.state, "Create Charge")
         pending_ok = bool(body.get("canHandlePendingAuthorization"))
-        outcome = cp.instrument.outcome
-        if code in SYNCHRONOUS_DECLINES or (outcome in ("Declined", "PendingDeclined") and not pending_ok):
+        # A simulation code overrides the instrument [doc-sim]. Instruments as at checkout: 3434
+        # (Declined) declines at once; 4354 (PendingDeclined) is pending then declined for a
+        # merchant that can handle pending authorizations, else declined at once.
+        outcome = None if code else cp.instrument.outcome
+        if code in SYNCHRONOUS_DECLINES or outcome == "Declined" or (outcome == "PendingDeclined" and not pending_ok):
             decline = code or "HardDeclined"
             raise ApiError(422, decline, f"The charge was declined ({decline}).")
         now = self.clock.now()
@@ -423,10 +510,8 @@ class Store:
             channel=body.get("channel"),
         )
         settled = "Captured" if charge.capture_now else "Authorized"
-        if code == "AuthorizationInitiated" or (
-            pending_ok and outcome in ("Declined", "PendingDeclined", "PendingAuthorized")
-        ):
-            declined = outcome in ("Declined", "PendingDeclined") and code != "AuthorizationInitiated"
+        if code == "AuthorizationInitiated" or (pending_ok and outcome in ("PendingDeclined", "PendingAuthorized")):
+            declined = outcome == "PendingDeclined"
             charge.start_pending(
                 "AuthorizationInitiated", now, "Declined" if declined else settled, "HardDeclined" if declined else None
             )
@@ -503,6 +588,32 @@ class Store:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _check_wallet_fields(self, env: str, details: dict[str, Any], check_target: bool = True) -> None:
+        """A saved-wallet payload must hang together: ``chargePermissionId`` only with a
+        setupOnly PaymentMethodOnFile payload (the update page), setupOnly only with paymentIntent
+        Confirm (nothing is charged). SIMULATOR CHOICE: Amazon's exact errors are unpublished."""
+        cp_id = details.get("chargePermissionId")
+        kind = details.get("chargePermissionType") or "OneTime"
+        if _setup_only(details) and kind != "PaymentMethodOnFile":
+            raise ApiError(
+                400,
+                "InvalidParameterCombination",
+                "paymentMethodOnFileMetadata.setupOnly needs chargePermissionType PaymentMethodOnFile.",
+            )
+        if _setup_only(details) and (details.get("paymentDetails") or {}).get("paymentIntent") not in (None, "Confirm"):
+            raise _setup_only_intent_error()
+        if cp_id is None:
+            return
+        if kind != "PaymentMethodOnFile" or not _setup_only(details):
+            raise ApiError(
+                400,
+                "InvalidParameterCombination",
+                "chargePermissionId (update a saved wallet) needs chargePermissionType PaymentMethodOnFile and "
+                "paymentMethodOnFileMetadata.setupOnly true.",
+            )
+        if check_target:
+            self.wallet_to_update(env, cp_id, operation="Create Checkout Session")
+
     def _check_amounts(self, payment_details: dict[str, Any]) -> None:
         for name in ("chargeAmount", "totalOrderAmount"):
             if payment_details.get(name):
@@ -526,6 +637,18 @@ class Store:
                 f"The {where} {given['amount']} {given['currencyCode']} does not match the Checkout "
                 f"Session's {expected['amount']} {expected['currencyCode']}.",
             )
+
+
+def _setup_only(details: dict[str, Any]) -> bool:
+    return (details.get("paymentMethodOnFileMetadata") or {}).get("setupOnly") is True
+
+
+def _setup_only_intent_error() -> ApiError:
+    return ApiError(
+        400,
+        "InvalidParameterCombination",
+        "paymentMethodOnFileMetadata.setupOnly saves a payment method without a payment: use paymentIntent Confirm.",
+    )
 
 
 def _normalised(body: dict[str, Any]) -> dict[str, Any]:

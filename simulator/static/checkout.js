@@ -5,9 +5,11 @@
  * simulator writes the region's allow-lists into the REGION line below, as each regional
  * build of Amazon's script carries its own. It defines window.amazon.Pay with renderButton,
  * initCheckout, bindChangeAction and signout (plus changePaymentMethod,
- * changeShippingAddress, changeAccount), validates options as Amazon's script does and
- * throws the same "AmazonPay:" strings (§1.10). A click submits the same hidden form POST to
- * <simulator>/checkout/initiate (§1.12), always in redirect mode, never in a popup.
+ * changeShippingAddress, changeAccount, and initUpdate, which Amazon's published builds
+ * lack: served without it at checkout.js?without=initUpdate), validates options as Amazon's
+ * script does and throws the same "AmazonPay:" strings (§1.10). A click submits the same
+ * hidden form POST to <simulator>/checkout/initiate (§1.12), always in redirect mode, never
+ * in a popup.
  *
  * Everything that differs from Amazon is marked SIMULATOR CHOICE. No network call is made
  * until the buyer acts: no A/B test, metrics or account-status requests.
@@ -17,6 +19,8 @@
 
   // The simulator replaces the next line with the allow-lists of the region it serves.
   var REGION = {"script": "na", "ledgerCurrencies": ["USD"], "languages": ["en_US"], "defaultLanguage": "en_US"};
+  // ... and this one with what it serves beyond Amazon's published builds (?without=initUpdate).
+  var FEATURES = {"initUpdate": true};
 
   var DEFAULT_ALGORITHM = "AMZN-PAY-RSASSA-PSS"; // what Amazon's script sends when algorithm is omitted
   var REQUIRED = ["merchantId", "ledgerCurrency", "placement"];
@@ -488,6 +492,63 @@
     submitCheckout(settings, options[configName(options)]);
   }
 
+  /** The signed payload as an object, or null if it is not JSON (a string payload is parsed). */
+  function payloadObject(payloadJSON) {
+    if (payloadJSON && typeof payloadJSON === "object") return payloadJSON;
+    try {
+      var parsed = JSON.parse(String(payloadJSON));
+      return parsed && typeof parsed === "object" ? parsed : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  /** What makes a payload an update of a saved wallet (Amazon's hosted update page, §1.2). */
+  function updatePayloadErrors(payloadJSON) {
+    var where = " in createCheckoutSessionConfig.payloadJSON for amazon.Pay.initUpdate.";
+    var payload = payloadObject(payloadJSON);
+    if (!payload) return ["Invalid value for 'payloadJSON': it is not a JSON object" + where];
+    var errors = [];
+    if (payload.chargePermissionType !== "PaymentMethodOnFile") {
+      errors.push(
+        "Invalid value '" + payload.chargePermissionType + "' for 'chargePermissionType', expected " +
+          "'PaymentMethodOnFile'" + where
+      );
+    }
+    if (isBlank(payload.chargePermissionId)) errors.push("Missing field chargePermissionId" + where);
+    if (!payload.paymentMethodOnFileMetadata || payload.paymentMethodOnFileMetadata.setupOnly !== true) {
+      errors.push("Missing field paymentMethodOnFileMetadata.setupOnly: true" + where);
+    }
+    var intent = payload.paymentDetails && payload.paymentDetails.paymentIntent;
+    if (intent !== "Confirm") {
+      errors.push("Invalid value '" + intent + "' for 'paymentDetails.paymentIntent', expected 'Confirm'" + where);
+    }
+    return errors;
+  }
+
+  /**
+   * SIMULATOR CHOICE: Amazon's published builds have no initUpdate; its saved-wallet docs call
+   * initCheckout with the same update payload (browser.md §1.2). This is initCheckout that also
+   * insists on that payload: PaymentMethodOnFile, chargePermissionId, setupOnly, Confirm.
+   */
+  function initUpdate(options) {
+    if (!options || typeof options !== "object") {
+      throw problem(["Missing 'options' parameter in amazon.Pay.initUpdate(options) API."]);
+    }
+    var errors = optionErrors(options, true);
+    if (!errors.length && options.productType === "SignIn") {
+      errors.push(
+        "Invalid value 'SignIn' for 'productType', please use one of the available values: PayAndShip, PayOnly."
+      );
+    }
+    if (!errors.length) errors = updatePayloadErrors(options.createCheckoutSessionConfig.payloadJSON);
+    if (errors.length) {
+      console.error(problem(errors));
+      throw problem(errors);
+    }
+    submitCheckout(settingsFrom(options), options.createCheckoutSessionConfig);
+  }
+
   function changeUrl(options) {
     var query = new URLSearchParams({
       amazonCheckoutSessionId: options.amazonCheckoutSessionId,
@@ -580,4 +641,5 @@
       return signout(options && options.callback);
     },
   };
+  if (FEATURES.initUpdate) window.amazon.Pay.initUpdate = initUpdate;
 })();

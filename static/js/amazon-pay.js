@@ -15,7 +15,10 @@ function showAmazonPayError() {
 document.addEventListener("DOMContentLoaded", () => {
   const buttonOptions = readOptions("amazon-pay-button-options");
   const changeOptions = readOptions("amazon-pay-change-options");
-  if ((buttonOptions || changeOptions) && !(window.amazon && window.amazon.Pay)) {
+  const signInOptions = readOptions("amazon-pay-signin-options");
+  const updateOptions = readOptions("amazon-pay-update-options");
+  const signOut = readOptions("amazon-pay-signout");
+  if ((buttonOptions || changeOptions || signInOptions || updateOptions) && !(window.amazon && window.amazon.Pay)) {
     showAmazonPayError(); // checkout.js did not load (network, CSP, ad blocker)
     return;
   }
@@ -30,6 +33,21 @@ document.addEventListener("DOMContentLoaded", () => {
       amazon.Pay.bindChangeAction("#changeAddress", { amazonCheckoutSessionId: id, changeAction: "changeAddress" });
     }
     amazon.Pay.bindChangeAction("#changePayment", { amazonCheckoutSessionId: id, changeAction: "changePayment" });
+  }
+  if (signInOptions) {
+    // Account page: Sign in with Amazon; Amazon returns to signInReturnUrl?buyerToken=...
+    amazon.Pay.renderButton("#AmazonSignIn", signInOptions);
+  }
+  if (signOut && window.amazon && window.amazon.Pay) {
+    amazon.Pay.signout(); // the shop signed the buyer out: end the Amazon session in this browser too
+  }
+  if (updateOptions) {
+    // Saved wallet: Amazon's hosted update page. Amazon's own advice: initCheckout with the
+    // same setupOnly payload where the loaded checkout.js has no initUpdate.
+    document.getElementById("updateWallet").addEventListener("click", () => {
+      const start = typeof amazon.Pay.initUpdate === "function" ? amazon.Pay.initUpdate : amazon.Pay.initCheckout;
+      start.call(amazon.Pay, updateOptions);
+    });
   }
 });
 

@@ -1,0 +1,188 @@
+"""The saved wallet through the shop's routes, headless: Sign in with Amazon, save the wallet
+at checkout, pay with it (Create Charge), update it (setupOnly + Finalize), remove it.
+
+The simulator's control endpoints play the buyer on Amazon's pages; the browser-level
+journey is in e2e/test_wallet.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from test_storefront import ShopBuyer, text
+
+
+def options_block(page: str, name: str) -> dict:
+    found = re.search(rf'<script type="application/json" id="amazon-pay-{name}-options">(.*?)</script>', page, re.S)
+    return json.loads(found[1])
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+class WalletBuyer(ShopBuyer):
+    def sign_in(self):
+        config = options_block(text(self.web.get("/account")), "signin")["signInConfig"]
+        answer = requests.post(
+            f"{self.sim.url}/control/sign-in",
+            timeout=5,
+            json={
+                "payloadJSON": config["payloadJSON"],
+                "signature": config["signature"],
+                "publicKeyId": config["publicKeyId"],
+                "algorithm": config["algorithm"],
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        return self.web.get(local(answer.json()["redirectUrl"]), follow_redirects=True)
+
+    def save_wallet_at_checkout(self, **choice):
+        self.add("canvas-tote")
+        self.web.post("/cart/save-wallet", data={"csrf_token": self.csrf(), "save_wallet": "1"})
+        return self.checkout(**choice)
+
+    def account(self) -> str:
+        return text(self.web.get("/account"))
+
+    def pay_with_wallet(self, payment_request: str | None = None):
+        page = self.account()
+        payment_request = payment_request or re.search(r'name="payment_request" value="([0-9a-f]{32})"', page)[1]
+        return self.web.post(
+            "/account/wallet/pay", data={"csrf_token": self.csrf(), "payment_request": payment_request}
+        )
+
+    def update_wallet(self, cancel: bool = False, **choice):
+        """initUpdate / initCheckout with the setupOnly payload, Amazon's update page, back."""
+        options = options_block(self.account(), "update")
+        config = options["createCheckoutSessionConfig"]
+        if cancel:
+            return self.web.get(
+                local(json.loads(config["payloadJSON"])["webCheckoutDetails"]["checkoutCancelUrl"]),
+                follow_redirects=True,
+            )
+        clicked = requests.post(
+            f"{self.sim.url}/control/button-checkout",
+            timeout=5,
+            json={
+                "payloadJSON": config["payloadJSON"],
+                "signature": config["signature"],
+                "publicKeyId": config["publicKeyId"],
+                "algorithm": config["algorithm"],
+                "productType": options["productType"],
+                **choice,
+            },
+        )
+        assert clicked.status_code == 201, clicked.text
+        session_id = clicked.json()["checkoutSessionId"]
+        back = requests.post(f"{self.sim.url}/control/checkout-sessions/{session_id}/redirect", json={}, timeout=5)
+        return self.web.get(local(back.json()["redirectUrl"]), follow_redirects=True)
+
+
+@pytest.fixture
+def wallet_buyer(shop_app, sim) -> WalletBuyer:
+    return WalletBuyer(shop_app, sim)
+
+
+def test_sign_in_with_amazon_and_sign_out(wallet_buyer):
+    page = text(wallet_buyer.sign_in())
+    assert "Signed in as Jane Doe (jane.doe@example.com)" in page and "No saved wallet" in page
+    signed_out = text(
+        wallet_buyer.web.post("/account/sign-out", data={"csrf_token": wallet_buyer.csrf()}, follow_redirects=True)
+    )
+    assert "You are signed out." in signed_out and 'id="amazon-pay-signout"' in signed_out
+    assert "Signed in as" not in wallet_buyer.account()
+
+
+def test_a_bad_buyer_token_is_refused(wallet_buyer):
+    for token in ("", "not a token!", "x" * 2000, "unknown-token"):
+        answer = wallet_buyer.web.get("/account/signed-in", query_string={"buyerToken": token})
+        assert answer.status_code == 400 and "Sign-in did not complete" in text(answer)
+
+
+def test_save_the_wallet_at_checkout_then_see_it(wallet_buyer, sim):
+    wallet_buyer.sign_in()
+    wallet_buyer.add("canvas-tote")
+    wallet_buyer.web.post("/cart/save-wallet", data={"csrf_token": wallet_buyer.csrf(), "save_wallet": "1"})
+    payload = json.loads(wallet_buyer.button_options()["createCheckoutSessionConfig"]["payloadJSON"])
+    assert payload["chargePermissionType"] == "PaymentMethodOnFile"
+    result = text(wallet_buyer.checkout())
+    assert "Thank you for your order" in result
+    account = wallet_buyer.account()
+    assert "Visa ****1111" in account and "410 Terry Ave N" in account and "Ready to use." in account
+
+
+def test_pay_again_with_the_saved_wallet_once_per_click(wallet_buyer, sim):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    wallet_buyer.add("trail-mug")
+    page = wallet_buyer.account()
+    assert "Pay $25.32 with Visa ****1111" in page  # ($18.00 + $5.00 shipping) + 10.1 % WA tax
+    payment_request = re.search(r'name="payment_request" value="([0-9a-f]{32})"', page)[1]
+    first, second = wallet_buyer.pay_with_wallet(payment_request), wallet_buyer.pay_with_wallet(payment_request)
+    reference = re.search(r"(ORD-[0-9A-F]{8})", text(first))[1]
+    assert "Thank you for your order" in text(first) and reference in text(second)
+    assert sim.counts()["chargesPerMerchantReference"][reference] == 1
+    assert "Cart (0)" in text(second)
+
+
+@pytest.mark.parametrize(
+    ("instrument", "outcome"), [("3434", "Your payment was not successful"), ("0701", "We have your order")]
+)
+def test_saved_wallet_declined_or_pending(wallet_buyer, instrument, outcome):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    assert "Your Amazon Pay wallet is updated." in text(wallet_buyer.update_wallet(instrument=instrument))
+    wallet_buyer.add("trail-mug")
+    result = text(wallet_buyer.pay_with_wallet())
+    assert outcome in result
+    if instrument == "3434":
+        assert "Please try another payment method." in result and "Cart (1)" in result
+
+
+def test_update_changes_the_wallet_and_cancel_changes_nothing(wallet_buyer, sim):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    charges_before = sim.counts()["counts"]["charges"]
+    canceled = text(wallet_buyer.update_wallet(cancel=True))
+    assert "Your saved wallet is unchanged." in canceled and "Visa ****1111" in canceled
+    updated = text(wallet_buyer.update_wallet(instrument="0701", address="us-alaska"))
+    assert "Your Amazon Pay wallet is updated." in updated
+    assert "Visa ****0701" in updated and "Juneau" in updated
+    assert "We do not ship to Alaska yet." not in updated  # the cart is empty: nothing to ship
+    assert sim.counts()["counts"]["charges"] == charges_before  # an update never charges
+
+
+def test_remove_the_saved_wallet(wallet_buyer, sim):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    page = text(
+        wallet_buyer.web.post("/account/wallet/remove", data={"csrf_token": wallet_buyer.csrf()}, follow_redirects=True)
+    )
+    assert "Your saved Amazon Pay wallet is removed." in page and "No saved wallet" in page
+
+
+def test_visitors_who_are_not_signed_in_cannot_use_a_wallet(wallet_buyer, shop_app, sim):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    stranger = WalletBuyer(shop_app, sim)
+    stranger.add("trail-mug")
+    assert "Sign in with your Amazon account" in stranger.account()
+    for path in ("/account/wallet/pay", "/account/wallet/remove"):
+        answer = stranger.web.post(path, data={"csrf_token": stranger.csrf(), "payment_request": "0" * 32})
+        assert answer.status_code == 403
+    assert stranger.web.get("/account/wallet/updated?amazonCheckoutSessionId=x").status_code == 403
+    assert "Ready to use." in wallet_buyer.account()  # untouched
+
+
+def test_wallet_is_not_saved_without_sign_in(wallet_buyer, sim):
+    wallet_buyer.add("canvas-tote")
+    answer = wallet_buyer.web.post("/cart/save-wallet", data={"csrf_token": wallet_buyer.csrf(), "save_wallet": "1"})
+    assert answer.status_code == 403
+    payload = json.loads(wallet_buyer.button_options()["createCheckoutSessionConfig"]["payloadJSON"])
+    assert "chargePermissionType" not in payload
