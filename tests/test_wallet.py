@@ -186,3 +186,23 @@ def test_wallet_is_not_saved_without_sign_in(wallet_buyer, sim):
     assert answer.status_code == 403
     payload = json.loads(wallet_buyer.button_options()["createCheckoutSessionConfig"]["payloadJSON"])
     assert "chargePermissionType" not in payload
+
+
+def test_a_non_chargeable_wallet_is_said_plainly_and_can_be_repaired(wallet_buyer, sim):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    charge_permission_id = next(iter(sim.counts()["chargesPerChargePermission"]))
+    answer = requests.post(
+        f"{sim.url}/control/charge-permissions/{charge_permission_id}/status",
+        timeout=5,
+        json={"state": "NonChargeable", "reason": "PaymentMethodExpired"},
+    )
+    assert answer.status_code == 200, answer.text
+    wallet_buyer.add("trail-mug")
+    page = wallet_buyer.account()
+    assert "Amazon Pay cannot charge this wallet right now (PaymentMethodExpired)" in page
+    assert 'data-testid="pay-with-wallet"' not in page
+    refused = wallet_buyer.pay_with_wallet("f" * 32)
+    assert refused.status_code == 409 and "Your saved wallet cannot be charged" in text(refused)
+    assert "Ready to use." in text(wallet_buyer.update_wallet(instrument="1111"))
+    assert "Thank you for your order" in text(wallet_buyer.pay_with_wallet())
