@@ -47,6 +47,37 @@ def to_review(page: Page, shop: str, instrument: str, first: bool = False) -> No
     page.get_by_test_id("place-order").wait_for()
 
 
+def wallet(page: Page, shop: str) -> None:
+    """Sign in with Amazon, save the wallet at checkout, then the account and update pages."""
+    page.goto(f"{shop}/account")
+    page.get_by_role("button", name=re.compile("Amazon")).click()
+    page.get_by_test_id("sign-in").wait_for()  # Amazon's sign-in (no e-mail field if it remembers the buyer)
+    if page.get_by_test_id("email").count():
+        page.get_by_test_id("email").fill("jane.doe@example.com")
+        page.get_by_test_id("password").fill("demo")
+    page.get_by_test_id("sign-in").click()
+    page.get_by_test_id("signed-in-buyer").wait_for()
+    page.goto(shop)
+    page.get_by_test_id("product-canvas-tote").get_by_role("button", name="Add to cart").click()
+    page.get_by_test_id("toggle-save-wallet").click()
+    shot(page, "8-cart-save-wallet")
+    page.get_by_role("button", name=re.compile("Amazon Pay")).click()
+    if page.get_by_test_id("change").count():
+        page.get_by_test_id("change").click()
+    page.get_by_test_id("instrument-1111").check()
+    page.get_by_test_id("continue").click()
+    page.get_by_test_id("place-order").click()
+    page.get_by_test_id("outcome-success").wait_for()
+    page.goto(shop)
+    page.get_by_test_id("product-trail-mug").get_by_role("button", name="Add to cart").click()
+    page.goto(f"{shop}/account")
+    page.get_by_test_id("wallet").wait_for()
+    shot(page, "9-account-wallet")
+    page.get_by_test_id("update-wallet").click()
+    page.get_by_test_id("continue").wait_for()
+    shot(page, "10-amazon-update-wallet")
+
+
 def main(shop: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     executable = system_chromium()
@@ -68,6 +99,7 @@ def main(shop: str) -> None:
             page.get_by_test_id("place-order").click()
             page.get_by_test_id(outcome).wait_for()
             shot(page, name)
+        wallet(page, shop)
         page.goto(f"{shop}/status")
         shot(page, "status")
         browser.close()
