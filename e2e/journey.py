@@ -5,12 +5,16 @@ the cart, clicks the Amazon Pay button, signs in as the region's test buyer, pic
 and a payment instrument (or takes "Continue as …") and lands on the shop's review page;
 ``place_order()`` then goes through Amazon's processing page to the shop's result page. The
 steps are public so a scenario can stop or branch anywhere (cancel, change, tamper).
+
+The buyer's account (``/account``): ``sign_in_with_amazon()``, ``save_wallet()`` (a checkout
+that keeps the wallet), ``update_wallet()`` (Amazon's hosted update page), ``pay_with_wallet()``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -36,6 +40,7 @@ HOME_ADDRESS = {"us": "us-home", "eu": "de-home", "uk": "uk-home", "jp": "jp-hom
 AMAZON_PAY_BUTTON = re.compile("Amazon Pay")
 HOSTED_CHOICE = re.compile(r"/checkout/(continue|choose)\?")
 CHOOSER = re.compile(r"/checkout/(choose|initiate_auth)\?")
+UPDATE_PAGE_TITLE = "Update your Amazon Pay payment method and address"
 OUTCOMES = ("outcome-success", "outcome-pending", "outcome-failure")
 
 
@@ -47,6 +52,23 @@ def simulator_counts(simulator_url: str) -> dict:
 
 def charges_for(simulator_url: str, reference: str) -> int:
     return simulator_counts(simulator_url)["chargesPerMerchantReference"].get(reference, 0)
+
+
+def set_charge_permission_status(simulator_url: str, charge_permission_id: str, body: dict) -> tuple[int, dict]:
+    """The simulator's ``/control/charge-permissions/<id>/status``: what Amazon does to a saved
+    wallet by itself (a card expires, the buyer closes it); returns (HTTP status, JSON body)."""
+    request = urllib.request.Request(
+        f"{simulator_url}/control/charge-permissions/{charge_permission_id}/status",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
 
 
 class Journey:
@@ -166,3 +188,86 @@ class Journey:
 
     def charges_for(self, reference: str) -> int:
         return charges_for(self.simulator_url, reference)
+
+    # -- the buyer's account: Sign in with Amazon, the saved wallet --------------------------
+
+    def flash(self, message: str) -> Locator:
+        """The shop's one-time message (``role=status``) saying exactly ``message``."""
+        return self.page.get_by_role("status").filter(has_text=re.compile(rf"^{re.escape(message)}$"))
+
+    @property
+    def account_url(self) -> str:
+        return f"{self.shop_url}/account"
+
+    def open_account(self) -> None:
+        self.page.goto(self.account_url)
+
+    def sign_in_with_amazon(self) -> None:
+        """Account page, the Sign in with Amazon button, Amazon's sign-in page, back to the
+        account page: "Signed in as …"."""
+        page = self.page
+        self.open_account()
+        page.get_by_test_id("amazon-sign-in-button").click()
+        expect(page).to_have_url(re.compile(rf"^{re.escape(self.simulator_url)}/checkout/signin\?signInId="))
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_test_id("email").fill(self.buyer.email)
+        page.get_by_test_id("password").fill("any password")
+        page.get_by_test_id("sign-in").click()
+        expect(page).to_have_url(self.account_url)
+        expect(page.get_by_test_id("signed-in-buyer")).to_contain_text(f"Signed in as {self.buyer.name}")
+
+    def save_wallet(
+        self, product: str = "canvas-tote", address: str | None = None, instrument: str | None = None
+    ) -> str:
+        """Signed in: cart, "Save it", the Amazon Pay button, the chooser (Amazon knows the
+        buyer: no sign-in page, never "Continue as" for a saved wallet), review, Place order:
+        success, and the wallet is saved. Returns the order reference."""
+        page = self.page
+        self.add_to_cart(product)
+        toggle = page.get_by_test_id("toggle-save-wallet")
+        expect(toggle).to_have_text("Save it")
+        toggle.click()
+        expect(toggle).to_have_text("Don't save it")
+        expect(page.get_by_text("Your Amazon Pay wallet will be saved")).to_be_visible()
+        self.click_amazon_pay()
+        self.choose(address, instrument)
+        self.expect_review()
+        expect(self.place_order(return_now=True)).to_have_attribute("data-testid", "outcome-success")
+        expect(self.flash("Your Amazon Pay wallet is saved for faster checkout.")).to_be_visible()
+        return self.order_reference()
+
+    def charge_permission_id(self) -> str:
+        """The saved wallet's Charge Permission id, as the account page signs it for Amazon's update page."""
+        options = json.loads(self.page.locator("#amazon-pay-update-options").text_content())
+        return json.loads(options["createCheckoutSessionConfig"]["payloadJSON"])["chargePermissionId"]
+
+    def start_wallet_update(self) -> None:
+        """Account page, "Update payment method or address": Amazon's hosted update page."""
+        page = self.page
+        page.get_by_test_id("update-wallet").click()
+        expect(page).to_have_url(
+            re.compile(rf"^{re.escape(self.simulator_url)}/checkout/update\?amazonCheckoutSessionId=")
+        )
+        expect(page.get_by_role("heading", name=UPDATE_PAGE_TITLE)).to_be_visible()
+
+    def update_wallet(self, address: str | None = None, instrument: str | None = None) -> None:
+        """The whole update: Amazon's page, the choice, "Saving your payment method…", back on
+        the account page with the shop's confirmation."""
+        page = self.page
+        self.start_wallet_update()
+        if address:
+            page.get_by_test_id(f"address-{address}").check()
+        if instrument:
+            page.get_by_test_id(f"instrument-{instrument}").check()
+        page.get_by_test_id("continue").click()
+        expect(page.get_by_role("heading", name="Saving your payment method…")).to_be_visible()
+        page.get_by_test_id("return-to-shop").click()
+        expect(page).to_have_url(self.account_url)
+        expect(self.flash("Your Amazon Pay wallet is updated.")).to_be_visible()
+
+    def pay_with_wallet(self, click=None) -> Locator:
+        """Account page, "Pay … with …" (``click`` may replace the plain click): the result page's outcome."""
+        page = self.page
+        (click or Locator.click)(page.get_by_test_id("pay-with-wallet"))
+        expect(page).to_have_url(f"{self.shop_url}/account/wallet/pay")
+        return self.outcome()

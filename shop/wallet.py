@@ -51,6 +51,18 @@ def _sign_in_first():
     )
 
 
+def _no_wallet_or_sign_in(buyer: accounts.Buyer | None):
+    """Why a wallet action cannot go on: nobody signed in, or no wallet saved (any more)."""
+    if buyer is None:
+        return _sign_in_first()
+    return problem(
+        409,
+        "No saved wallet",
+        "You have no saved Amazon Pay wallet any more (removed in another tab?). Nothing was charged.",
+        (url_for("wallet.account"), "Your account"),
+    )
+
+
 def _wallet(buyer: accounts.Buyer) -> dict[str, Any] | None:
     """The saved Charge Permission as Amazon has it now, or None (none saved, or closed)."""
     if not buyer.charge_permission_id:
@@ -171,7 +183,7 @@ def pay_with_wallet():
     """Buy again: charge the server's cart to the saved wallet (Create Charge)."""
     buyer = signed_in_buyer()
     if buyer is None or not buyer.charge_permission_id:
-        return _sign_in_first()
+        return _no_wallet_or_sign_in(buyer)
     payment_request = request.form.get("payment_request", "")
     if not PAYMENT_REQUEST.match(payment_request):
         return problem(
@@ -299,7 +311,7 @@ def _create_charge(order: orders.Order):
 def remove_wallet():
     buyer = signed_in_buyer()
     if buyer is None or not buyer.charge_permission_id:
-        return _sign_in_first()
+        return _no_wallet_or_sign_in(buyer)
     try:
         _client().close_charge_permission(
             buyer.charge_permission_id, {"closureReason": "Removed by the buyer", "cancelPendingCharges": False}
@@ -323,7 +335,7 @@ def updated():
     """checkoutResultReturnUrl of the update page: Finalize Checkout Session, then show it."""
     buyer = signed_in_buyer()
     if buyer is None or not buyer.charge_permission_id:
-        return _sign_in_first()
+        return _no_wallet_or_sign_in(buyer)
     checkout_session_id = request.args.get("amazonCheckoutSessionId", "")
     if not CHECKOUT_SESSION_ID.match(checkout_session_id):
         return problem(
