@@ -206,3 +206,13 @@ def test_a_non_chargeable_wallet_is_said_plainly_and_can_be_repaired(wallet_buye
     assert refused.status_code == 409 and "Your saved wallet cannot be charged" in text(refused)
     assert "Ready to use." in text(wallet_buyer.update_wallet(instrument="1111"))
     assert "Thank you for your order" in text(wallet_buyer.pay_with_wallet())
+
+
+def test_paying_with_a_wallet_removed_in_another_tab_says_so(wallet_buyer):
+    wallet_buyer.sign_in()
+    wallet_buyer.save_wallet_at_checkout()
+    wallet_buyer.add("trail-mug")
+    payment_request = re.search(r'name="payment_request" value="([0-9a-f]{32})"', wallet_buyer.account())[1]
+    wallet_buyer.web.post("/account/wallet/remove", data={"csrf_token": wallet_buyer.csrf()})
+    answer = wallet_buyer.pay_with_wallet(payment_request)
+    assert answer.status_code == 409 and "No saved wallet" in text(answer)
