@@ -65,6 +65,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
         "AMAZON_PAY_PAYMENT_INTENT": intent,
         "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": pending == "true",
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path, mode),
+        "BEHIND_PROXY": env.get("BEHIND_PROXY", "").strip().lower() in ("1", "true", "yes"),
     }
     if mode == "simulator":
         simulator_url = env.get("AMAZON_PAY_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")

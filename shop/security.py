@@ -1,5 +1,6 @@
 """Security headers on every page: a Content-Security-Policy that allows exactly what the
-region's checkout.js needs, and no inline script anywhere.
+region's checkout.js needs, and no inline script anywhere; and a session cookie that is
+HttpOnly, SameSite=Lax and, whenever the shop is reached over HTTPS, Secure.
 
 checkout.js loads from ``static-<na|eu|fe>.payments-amazon.com``, posts the button form to
 Amazon, opens Amazon's pages and calls Amazon from the browser; Place Order answers with a
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .regions import REGIONS
 
@@ -44,8 +47,21 @@ def content_security_policy(app: Flask) -> str:
     )
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, with ``Secure`` on whenever the request came over HTTPS
+    (``SESSION_COOKIE_SECURE`` can only say always or never; the demo runs on plain http)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
 def init_app(app: Flask) -> None:
     policy = content_security_policy(app)
+    app.session_interface = SessionCookies()
+    if app.config.get("BEHIND_PROXY"):
+        # Behind a TLS-terminating proxy (nginx, a load balancer): trust its X-Forwarded-Proto
+        # and X-Forwarded-Host, one hop, so request.is_secure and _external URLs are right.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
 
     @app.after_request
     def security_headers(response):

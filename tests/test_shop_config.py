@@ -146,3 +146,15 @@ def test_private_key_pem_is_pkcs8_or_pkcs1(private_key):
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     assert AmazonPayClient("SANDBOX-X", pkcs8.decode(), "jp").base_url == "https://pay-api.amazon.jp/v2"
+
+
+def test_session_cookie_is_secure_behind_https_only(client, tmp_path):
+    # The catalog page stores a CSRF token in the session, so its answer sets the cookie.
+    plain = create_app(shop_config(client, tmp_path)).test_client().get("/").headers["Set-Cookie"]
+    assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
+    https = create_app(shop_config(client, tmp_path)).test_client()
+    assert "Secure" in https.get("/", base_url="https://shop.example").headers["Set-Cookie"]
+    proxied = create_app(shop_config(client, tmp_path, BEHIND_PROXY=True)).test_client()
+    assert "Secure" in proxied.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
+    direct = create_app(shop_config(client, tmp_path)).test_client()  # no proxy: the header is not trusted
+    assert "Secure" not in direct.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
