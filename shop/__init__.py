@@ -11,7 +11,7 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, render_template, session
+from flask import Flask, render_template, request, session
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import accounts, cart, orders, security
@@ -84,6 +84,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.template_filter("money")
     def money(amount, currency=None):
         return display(Decimal(str(amount)), currency or region.ledger_currency, region.locale)
+
+    @app.errorhandler(UnicodeDecodeError)
+    def undecodable_request(error: UnicodeDecodeError):
+        # Raw non-UTF-8 bytes in a query string (gunicorn and uWSGI pass them through).
+        app.logger.warning("request with undecodable bytes refused: %s", request.path[:80])
+        return render_template(
+            "problem.html",
+            title="This address is not valid",
+            message="The link contains characters we cannot read. Please start again from the shop.",
+            action=("/", "Go to the shop"),
+        ), 400
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -47,6 +48,11 @@ def _region():
     return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
 
 
+def _not_yours():
+    log.warning("checkout: a checkout session that belongs to another visitor")
+    return problem(403, "This checkout is not yours", "This Amazon Pay checkout was started in another browser.")
+
+
 def _not_a_checkout():
     return problem(400, "This link is not a checkout", "The address is missing a valid Amazon Pay checkout id.")
 
@@ -59,7 +65,7 @@ def _review_url() -> str:
 
 
 def _checkout_session_id(raw: str | None):
-    if not raw or not CHECKOUT_SESSION_ID.match(raw):
+    if not raw or not CHECKOUT_SESSION_ID.fullmatch(raw):
         log.warning("checkout: malformed amazonCheckoutSessionId %r", (raw or "")[:80])
         return None
     return raw.lower()
@@ -83,7 +89,16 @@ def _amazon_unavailable(error: AmazonPayError, during: str):
 def _reviewed_digest(items: list[cart.Line], total) -> str:
     """What the review page showed (lines and total), so Place Order can tell if the cart
     changed since (another tab): the buyer must never pay a total they have not seen."""
-    shown = ";".join(f"{line.product.id}:{line.quantity}:{line.unit_price}" for line in items) + f"|{total}"
+    return _digest([(line.product.id, line.quantity, line.unit_price) for line in items], total)
+
+
+def _order_digest(order: orders.Order) -> str:
+    """The same digest for an order already made (the buyer is placing it again)."""
+    return _digest([(i["productId"], i["quantity"], Decimal(i["unitPrice"])) for i in order.items], order.total)
+
+
+def _digest(lines: list[tuple[str, int, Decimal]], total: Decimal) -> str:
+    shown = ";".join(f"{product}:{quantity}:{price}" for product, quantity, price in lines) + f"|{total}"
     return hashlib.sha256(shown.encode()).hexdigest()[:32]
 
 
@@ -103,11 +118,11 @@ def review():
     if checkout_session_id is None:
         return _not_a_checkout()
     existing = orders.by_checkout_session(checkout_session_id)
-    if existing is not None and existing.owner == owner_key():
+    if existing is not None and existing.owner == owner_key() and existing.status in orders.FINAL:
         return redirect(url_for("storefront.order", reference=existing.reference))
-    if existing is not None or not orders.claim_checkout_session(checkout_session_id, owner_key()):
-        log.warning("checkout: review of a checkout session that belongs to another visitor")
-        return problem(403, "This checkout is not yours", "This Amazon Pay checkout was started in another browser.")
+    # An order made but not yet paid (Amazon failed at Place Order) is reviewed and placed again.
+    if existing is not None and existing.owner != owner_key():
+        return _not_yours()
     items = cart.lines(session, _region().ledger_currency)
     if not items:
         return problem(
@@ -120,6 +135,9 @@ def review():
         checkout_session = _client().get_checkout_session(checkout_session_id).body
     except AmazonPayError as error:
         return _amazon_unavailable(error, "Get Checkout Session")
+    # Claimed only now that Amazon knows the id: made-up ids write nothing.
+    if not orders.claim_checkout_session(checkout_session_id, owner_key()):
+        return _not_yours()
     if checkout_session["statusDetails"]["state"] != "Open":
         return problem(
             409,
@@ -149,8 +167,11 @@ def place_order():
     checkout_session_id = _checkout_session_id(request.form.get("amazonCheckoutSessionId"))
     if checkout_session_id is None:
         return problem(400, "This order form is incomplete", "The Amazon Pay checkout id is missing or malformed.")
-    if not orders.claim_checkout_session(checkout_session_id, owner_key()):
-        return problem(403, "This checkout is not yours", "This Amazon Pay checkout was started in another browser.")
+    claimed_by = orders.claim_owner(checkout_session_id)
+    if claimed_by is None:  # never reviewed in this shop
+        return problem(409, "Please review your order first", "Start the checkout from your cart.")
+    if claimed_by != owner_key():
+        return _not_yours()
     order = orders.by_checkout_session(checkout_session_id)
     if order is not None and order.status in orders.FINAL:
         return redirect(url_for("checkout.result", amazonCheckoutSessionId=checkout_session_id), code=303)
@@ -159,6 +180,16 @@ def place_order():
         if not isinstance(created, orders.Order):
             return created  # a problem page
         order = created
+    elif request.form.get("reviewed") != _order_digest(order):
+        # The order exists (an earlier Place Order reached us, Amazon did not answer) but the
+        # page the buyer just saw shows another cart: never charge what they have not seen.
+        log.info("checkout: Place Order again with a cart that differs from the order")
+        return problem(
+            409,
+            "Your cart has changed",
+            "Your cart changed after this order was started. Nothing "
+            "was charged. Please check out again from your cart.",
+        )
     # A second click, a second tab or a retry lands here too: the same order, the same amount.
     try:
         updated = (

@@ -64,7 +64,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
         "AMAZON_PAY_ALGORITHM": algorithm,
         "AMAZON_PAY_PAYMENT_INTENT": intent,
         "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": pending == "true",
-        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path, mode),
+        "SECRET_KEY": _secret_key(env) or _instance_secret(instance_path, mode),
         "BEHIND_PROXY": env.get("BEHIND_PROXY", "").strip().lower() in ("1", "true", "yes"),
     }
     if mode == "simulator":
@@ -118,13 +118,26 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
     return config
 
 
+def _secret_key(env) -> str | None:
+    """SECRET_KEY signs the session (cart, owner, signed-in buyer): refuse a guessable one."""
+    value = (env.get("SECRET_KEY") or "").strip()
+    if not value:
+        return None
+    if _PLACEHOLDER.search(value) or len(value) < 32:
+        raise ConfigError(
+            "SECRET_KEY is a placeholder or too short: use at least 32 random characters "
+            "(python -c 'import secrets; print(secrets.token_hex())')."
+        )
+    return value
+
+
 def _required(env, name: str, pattern: str | None, expected: str) -> str:
     value = (env.get(name) or "").strip()
     if not value:
         raise ConfigError(f"{name} is not set: expected {expected}. See .env.example.")
     if _PLACEHOLDER.search(value):
         raise ConfigError(f"{name} still holds the placeholder from .env.example: expected {expected}.")
-    if pattern and not re.match(pattern, value):
+    if pattern and not re.fullmatch(pattern, value):
         raise ConfigError(f"{name} is malformed: expected {expected}.")
     return value
 

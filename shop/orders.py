@@ -107,6 +107,15 @@ def claim_checkout_session(checkout_session_id: str, owner: str) -> bool:
     return row is not None and row["owner"] == owner
 
 
+def claim_owner(checkout_session_id: str) -> str | None:
+    row = (
+        database.db()
+        .execute("SELECT owner FROM checkout_claims WHERE checkout_session_id = ?", (checkout_session_id,))
+        .fetchone()
+    )
+    return row["owner"] if row else None
+
+
 def create(
     payment_request: str,
     owner: str,

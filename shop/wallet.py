@@ -117,7 +117,7 @@ def account():
 def signed_in():
     """signInReturnUrl: Amazon sends the buyer back with a token; Get Buyer says who they are."""
     token = request.args.get("buyerToken", "")
-    if not BUYER_TOKEN.match(token):
+    if not BUYER_TOKEN.fullmatch(token):
         log.warning("wallet: sign-in return without a valid buyerToken")
         return problem(
             400,
@@ -185,7 +185,7 @@ def pay_with_wallet():
     if buyer is None or not buyer.charge_permission_id:
         return _no_wallet_or_sign_in(buyer)
     payment_request = request.form.get("payment_request", "")
-    if not PAYMENT_REQUEST.match(payment_request):
+    if not PAYMENT_REQUEST.fullmatch(payment_request):
         return problem(
             400,
             "This payment form is incomplete",
@@ -337,7 +337,7 @@ def updated():
     if buyer is None or not buyer.charge_permission_id:
         return _no_wallet_or_sign_in(buyer)
     checkout_session_id = request.args.get("amazonCheckoutSessionId", "")
-    if not CHECKOUT_SESSION_ID.match(checkout_session_id):
+    if not CHECKOUT_SESSION_ID.fullmatch(checkout_session_id):
         return problem(
             400,
             "This link is not an update",

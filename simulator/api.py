@@ -3,8 +3,9 @@
 Each request goes through the same steps Amazon's front door takes: find the operation
 (404 / 405 otherwise), verify the signature and date (``verify.py``), settle the
 environment, replay a stored answer for a reused idempotency key, parse and validate the
-body, run the operation (``operations.py``). Every answer is JSON and carries
-``x-amz-pay-request-id``; errors are ``{"reasonCode", "message"}``; bad input never gives 500.
+body, run the operation (``operations.py``). A test may ask for faults first (``faults.py``).
+Every answer is JSON and carries ``x-amz-pay-request-id``; errors are
+``{"reasonCode", "message"}``; bad input never gives 500.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import socket
+import struct
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from . import faults
 from .errors import ApiError, invalid_header
 from .operations import SIMULATION_CODES, Store, check_simulation_code
 from .schema import parse_body
@@ -92,17 +96,55 @@ _METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD"]
 @bp.route("/<any(sandbox, live):segment>/v2/<path:rest>", methods=_METHODS, provide_automatic_options=False)
 def api(segment: str | None, rest: str):
     request_id = str(uuid.uuid4())
-    operation = None
+    operation = fault = None
     try:
         operation, params, status = match(request.method, "/" + rest)
+        state_faults = store().faults
+        fault = state_faults.draw(operation)  # faults.py: None unless a test asked for faults
+        if fault == "reset":
+            log.info("simulator operation=%s fault=reset request_id=%s", operation, request_id)
+            return drop_connection()
+        if fault in ("5xx", "429"):
+            raise faults.error(fault)
         status, body = handle(operation, params, status, segment)
     except ApiError as error:
         status, body = error.status, error.body()
+    if fault == "slow":
+        state_faults.wait()  # applied already, and outside the store's lock
+    if fault == "lost":
+        log.info("simulator operation=%s status=%d fault=lost request_id=%s", operation, status, request_id)
+        return drop_connection()
     log.info("simulator operation=%s status=%d request_id=%s", operation, status, request_id)
     response = jsonify(body)
     response.status_code = status
     response.headers["x-amz-pay-request-id"] = request_id
+    if fault == "429":
+        response.headers["Retry-After"] = "1"
     return response
+
+
+def drop_connection() -> Response:
+    """Close the connection without an answer (``reset`` and ``lost`` faults).
+
+    werkzeug's server hands the socket over in ``werkzeug.socket``: shutting it down makes the
+    client see the connection end with no status line (requests raises ``ConnectionError``
+    wrapping urllib3's ``ProtocolError('Connection aborted.', RemoteDisconnected(...))``), and
+    SO_LINGER 0 makes the final close a TCP reset. werkzeug's own write of the (empty) answer
+    then fails with BrokenPipeError, which it treats as a dropped connection. Under a server
+    without that socket (Flask's test client), the fault answers 503 instead.
+    """
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:
+        error = faults.error("5xx")
+        response = jsonify(error.body())
+        response.status_code = error.status
+        return response
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # the client went away first
+        pass
+    return Response(status=500)
 
 
 @bp.after_app_request
@@ -118,7 +160,7 @@ def handle(operation: str, params: dict[str, str], status: int, segment: str | N
     env = environment(segment, caller.public_key_id)
     raw = request.get_data(cache=True)
     key = request.headers.get("x-amz-pay-idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
         raise invalid_header(
             "x-amz-pay-idempotency-key", detail=" Use at most 32 characters of A-Z, a-z, 0-9, - and _."
         )

@@ -13,7 +13,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .api import REGION_ALIASES, store
+from . import faults
+from .api import REGION_ALIASES, ROUTES, store
 from .buyers import ADDRESSES, INSTRUMENTS
 from .errors import ApiError, invalid_parameter, missing_parameter
 from .operations import Store, add_query
@@ -227,6 +228,31 @@ def reset():
     with state.lock:
         state.__init__(state.clock)
     return jsonify({"reset": True})
+
+
+@bp.get("/faults")
+def get_faults():
+    """The fault rules (each with how often it fired), faults injected per operation and kind,
+    and API requests seen per operation since the last ``POST``."""
+    return jsonify(store().faults.to_json())
+
+
+@bp.post("/faults")
+def set_faults():
+    """Fail the API on purpose: ``{"seed"?, "rules": [{"operation", "kind", "rate"?, "times"?}],
+    "slowSeconds"?}`` replaces the rules and restarts the counters (faults.py)."""
+    rules, seed, slow_seconds = faults.parse_config(_json(), {name for _method, _pattern, name, _status in ROUTES})
+    state = store()
+    state.faults.configure(rules, seed, slow_seconds)
+    return jsonify(state.faults.to_json())
+
+
+@bp.delete("/faults")
+def clear_faults():
+    """Stop injecting faults; the counters stay readable."""
+    state = store()
+    state.faults.clear()
+    return jsonify(state.faults.to_json())
 
 
 def _env(body: dict[str, Any]) -> str:

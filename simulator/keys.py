@@ -35,7 +35,7 @@ class KeyRing:
     def get(self, public_key_id: str) -> rsa.RSAPublicKey | None:
         with self._lock:
             key = self._keys.get(public_key_id)
-        if key is not None or self.directory is None or not KEY_ID.match(public_key_id):
+        if key is not None or self.directory is None or not KEY_ID.fullmatch(public_key_id):
             return key
         path = self.directory / f"{public_key_id}.pem"
         try:

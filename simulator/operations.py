@@ -21,6 +21,7 @@ from . import schema
 from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, address_id, buyer_for_region
 from .clock import Clock
 from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
+from .faults import Faults
 from .objects import (
     Charge,
     ChargePermission,
@@ -100,6 +101,8 @@ class Store:
         #: What the hosted pages remember per Checkout Session id (or sign-in id): the page the
         #: buyer came from, the button's language and ledger (hosted.py).
         self.hosted: dict[str, dict[str, Any]] = {}
+        #: Fault-injection rules and counters (faults.py, ``/control/faults``); none in a fresh store.
+        self.faults = Faults()
 
     # -- lookups ---------------------------------------------------------------------------
 

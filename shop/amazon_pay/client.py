@@ -104,7 +104,12 @@ def load_private_key(private_key: Any) -> rsa.RSAPrivateKey:
         try:
             private_key = private_key.read_bytes()
         except OSError as exc:
-            raise ValueError(f"private_key: cannot read key file {str(private_key)!r} ({exc.strerror}).") from None
+            # Name the file only when the value looks like a path: a key pasted without its
+            # BEGIN/END lines must not be echoed into logs or a terminal.
+            shown = str(private_key)
+            looks_like_path = len(shown) <= 255 and ("/" in shown or shown.endswith(".pem")) and "\n" not in shown
+            where = f"key file {shown!r}" if looks_like_path else "the value as a file, and it is not a PEM key either"
+            raise ValueError(f"private_key: cannot read {where} ({exc.strerror}).") from None
     if isinstance(private_key, str):
         private_key = private_key.encode("ascii", "replace")
     if not isinstance(private_key, bytes):
@@ -254,7 +259,7 @@ class AmazonPayClient:
         extra = {name.lower(): value for name, value in (headers or {}).items()}
         if method == "POST":
             key = idempotency_key or extra.get("x-amz-pay-idempotency-key") or generate_idempotency_key()
-            if not IDEMPOTENCY_KEY.match(key):
+            if not IDEMPOTENCY_KEY.fullmatch(key):
                 raise ValueError("idempotency_key: at most 32 characters of A-Z, a-z, 0-9, '-' and '_'.")
             extra["x-amz-pay-idempotency-key"] = key
         body = _encode_body(payload) if method != "GET" else b""
