@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -190,7 +191,20 @@ def place_order():
             "Your cart changed after this order was started. Nothing "
             "was charged. Please check out again from your cart.",
         )
-    # A second click, a second tab or a retry lands here too: the same order, the same amount.
+    # A second click, a second tab or a retry lands here too: the same order, the same amount,
+    # and one Update Checkout Session: whoever comes second reuses the first one's redirect.
+    if order.redirect_url:
+        return redirect(order.redirect_url, code=303)
+    if not orders.start_update(order):
+        order = _wait_for_redirect(order)
+        if order.redirect_url:
+            return redirect(order.redirect_url, code=303)
+        return problem(
+            409,
+            "Your order is being placed",
+            "This order is being placed in another tab. Please wait a moment and try again.",
+            (_review_url(), "Back to your order review"),
+        )
     try:
         updated = (
             _client()
@@ -215,14 +229,28 @@ def place_order():
             .body
         )
     except AmazonPayError as error:
+        orders.update_failed(order)
         if error.reason_code == "InvalidCheckoutSessionStatus":  # the buyer already went to Amazon
             return redirect(url_for("checkout.result", amazonCheckoutSessionId=checkout_session_id), code=303)
         return _amazon_unavailable(error, "Update Checkout Session")
     if updated["constraints"]:
+        orders.update_failed(order)
         details = "; ".join(c["description"] for c in updated["constraints"])
         log.warning("checkout: constraints left after Update Checkout Session: %s", details)
         return problem(409, "Amazon Pay needs more information", f"Amazon Pay could not take the order yet: {details}")
-    return redirect(updated["webCheckoutDetails"]["amazonPayRedirectUrl"], code=303)
+    order = orders.update_done(order, updated["webCheckoutDetails"]["amazonPayRedirectUrl"])
+    return redirect(order.redirect_url, code=303)
+
+
+def _wait_for_redirect(order: orders.Order, seconds: float = 10.0) -> orders.Order:
+    """Another request (a double click) is sending this order's Update: wait for its result."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        order = orders.by_reference(order.reference)
+        if order.redirect_url or order.update_started_at is None:
+            break
+    return order
 
 
 def _create_order(checkout_session_id: str):

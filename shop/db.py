@@ -54,3 +54,16 @@ def init_app(app: Flask, *schemas: str) -> None:
     finally:
         connection.close()
     app.teardown_appcontext(close_db)
+
+
+def add_missing_columns(app: Flask, table: str, columns: dict[str, str]) -> None:
+    """A minimal migration: add columns a newer version declares (SQLite ALTER TABLE ADD)."""
+    connection = sqlite3.connect(app.config["DATABASE"])
+    try:
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        connection.commit()
+    finally:
+        connection.close()

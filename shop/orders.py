@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS orders (
     charge_id TEXT,
     charge_permission_id TEXT,
     failure_reason TEXT,
+    update_started_at TEXT,
+    redirect_url TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
@@ -77,6 +79,8 @@ class Order:
     charge_id: str | None
     charge_permission_id: str | None
     failure_reason: str | None
+    update_started_at: str | None
+    redirect_url: str | None
     created_at: str
     updated_at: str
 
@@ -91,6 +95,10 @@ class Order:
 
 def init_app(app) -> None:
     database.init_app(app, SCHEMA)
+    # Databases made by earlier versions of this file get the newer columns.
+    database.add_missing_columns(
+        app, "orders", {"payment_request": "TEXT", "update_started_at": "TEXT", "redirect_url": "TEXT"}
+    )
 
 
 def claim_checkout_session(checkout_session_id: str, owner: str) -> bool:
@@ -177,6 +185,34 @@ def by_checkout_session(checkout_session_id: str) -> Order | None:
 
 def by_reference(reference: str) -> Order | None:
     return _one("reference", reference)
+
+
+def start_update(order: Order) -> bool:
+    """Claim the one Update Checkout Session of this order: True for the first request only
+    (a double click or a second tab gets False and reuses the first one's redirect)."""
+    with database.transaction() as connection:
+        cursor = connection.execute(
+            "UPDATE orders SET update_started_at = ? WHERE id = ? AND update_started_at IS NULL"
+            " AND redirect_url IS NULL",
+            (database.now(), order.id),
+        )
+    return cursor.rowcount == 1
+
+
+def update_done(order: Order, redirect_url: str) -> Order:
+    with database.transaction() as connection:
+        connection.execute("UPDATE orders SET redirect_url = ? WHERE id = ?", (redirect_url, order.id))
+        connection.execute(
+            "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, ?, ?)",
+            (order.id, database.now(), order.status, "Update Checkout Session: buyer sent to Amazon Pay"),
+        )
+    return by_reference(order.reference)
+
+
+def update_failed(order: Order) -> None:
+    """Release the claim so that the buyer can try again."""
+    with database.transaction() as connection:
+        connection.execute("UPDATE orders SET update_started_at = NULL WHERE id = ?", (order.id,))
 
 
 def record(order: Order, status: str, detail: str, **fields: str | None) -> Order:

@@ -160,3 +160,17 @@ def test_session_cookie_is_secure_behind_https_only(client, tmp_path):
     assert "Secure" in proxied.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
     direct = create_app(shop_config(client, tmp_path)).test_client()  # no proxy: the header is not trusted
     assert "Secure" not in direct.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
+
+
+def test_an_orders_database_from_an_earlier_version_gets_the_new_columns(client, tmp_path):
+    import sqlite3
+
+    database = tmp_path / "orders.sqlite"
+    with sqlite3.connect(database) as old:
+        old.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, reference TEXT UNIQUE NOT NULL)")
+    old.close()
+    create_app(shop_config(client, tmp_path))
+    with sqlite3.connect(database) as connection:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
+    connection.close()
+    assert {"payment_request", "update_started_at", "redirect_url"} <= columns

@@ -250,6 +250,7 @@ def test_double_place_order_makes_one_order_and_one_charge(buyer_browser, sim):
     result = buyer_browser.pay_at_amazon(first.headers["Location"])
     assert "Thank you" in text(buyer_browser.web.get(result))
     assert sim.counts()["counts"] == {"checkoutSessions": 1, "chargePermissions": 1, "charges": 1}
+    assert sim.app.extensions["amazon_pay_simulator"].faults.to_json()["requests"]["UpdateCheckoutSession"] == 1
 
 
 def test_place_order_after_paying_shows_the_result(buyer_browser):
