@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from decimal import Decimal
 from typing import Any
@@ -29,15 +28,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from . import cart, orders, shipping
 from .amazon_pay import AmazonPayError
 from .money import amazon_price, quantize
-from .pages import REASONS, owner_key, problem
+from .pages import CHECKOUT_SESSION_ID, REASONS, owner_key, problem
 from .regions import REGIONS
 from .wallet import remember_wallet
 
 log = logging.getLogger(__name__)
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
-# Amazon's checkout session ids are UUIDs; anything else never reaches Amazon.
-CHECKOUT_SESSION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 STORE_NAME = "Trailhead Supply (demo)"  # merchantStoreName: 50 characters at most
 
 
@@ -278,16 +275,7 @@ def _create_order(checkout_session_id: str):
             "tab?). Nothing was charged. Please check the new total before placing the order.",
             (url_for("checkout.review", amazonCheckoutSessionId=checkout_session_id), "Review the order"),
         )
-    lines = [
-        {
-            "productId": line.product.id,
-            "name": line.product.name,
-            "quantity": line.quantity,
-            "unitPrice": str(line.unit_price),
-            "total": str(line.total),
-        }
-        for line in items
-    ]
+    lines = orders.items_from_cart(items)
     return orders.create(
         f"checkout:{checkout_session_id}",
         owner_key(),

@@ -124,6 +124,20 @@ def claim_owner(checkout_session_id: str) -> str | None:
     return row["owner"] if row else None
 
 
+def items_from_cart(lines) -> list[dict[str, Any]]:
+    """How an order keeps its lines: what was bought, at which price (cart.Line objects in)."""
+    return [
+        {
+            "productId": line.product.id,
+            "name": line.product.name,
+            "quantity": line.quantity,
+            "unitPrice": str(line.unit_price),
+            "total": str(line.total),
+        }
+        for line in lines
+    ]
+
+
 def create(
     payment_request: str,
     owner: str,

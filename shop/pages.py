@@ -3,11 +3,15 @@ messages for failed payments."""
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import render_template, session, url_for
 
 from . import accounts
+
+#: Amazon's checkout session ids are UUIDs; anything else never reaches Amazon (fullmatch).
+CHECKOUT_SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 #: Why a payment failed, in the buyer's words (Checkout Session and Charge reason codes).
 REASONS = {

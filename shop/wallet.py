@@ -25,14 +25,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from . import accounts, button, cart, orders, shipping
 from .amazon_pay import AmazonPayError
 from .money import amazon_price, quantize
-from .pages import REASONS, owner_key, problem, signed_in_buyer
+from .pages import CHECKOUT_SESSION_ID, REASONS, owner_key, problem, signed_in_buyer
 from .regions import REGIONS
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wallet", __name__, url_prefix="/account")
 
 PAYMENT_REQUEST = re.compile(r"^[0-9a-f]{32}$")
-CHECKOUT_SESSION_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 BUYER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{1,1024}$")
 PENDING_STATES = ("AuthorizationInitiated", "CaptureInitiated")
 
@@ -244,16 +243,7 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str):
             f"{quote.problem} Update the address of your saved wallet.",
             (url_for("wallet.account"), "Your account"),
         )
-    lines = [
-        {
-            "productId": line.product.id,
-            "name": line.product.name,
-            "quantity": line.quantity,
-            "unitPrice": str(line.unit_price),
-            "total": str(line.total),
-        }
-        for line in items
-    ]
+    lines = orders.items_from_cart(items)
     return orders.create(
         f"wallet:{payment_request}",
         owner_key(),
