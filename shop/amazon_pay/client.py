@@ -119,7 +119,7 @@ def load_private_key(private_key: Any) -> rsa.RSAPrivateKey:
     except (ValueError, TypeError):
         raise ValueError(
             "private_key: not a readable unencrypted PEM private key "
-            "(expected '-----BEGIN PRIVATE KEY-----' or '-----BEGIN RSA PRIVATE KEY-----')."
+            "(expected the PKCS#8 or PKCS#1 PEM file Seller Central gave you, BEGIN and END lines included)."
         ) from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("private_key: Amazon Pay keys are RSA keys; this PEM holds another key type.")
