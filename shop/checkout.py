@@ -27,23 +27,14 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from . import cart, orders, shipping
 from .amazon_pay import AmazonPayError
-from .money import amazon_price, quantize
-from .pages import CHECKOUT_SESSION_ID, REASONS, owner_key, problem
-from .regions import REGIONS
+from .money import amazon_price
+from .pages import CHECKOUT_SESSION_ID, REASONS, amazon_pay, owner_key, problem, region
 from .wallet import remember_wallet
 
 log = logging.getLogger(__name__)
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
 
 STORE_NAME = "Trailhead Supply (demo)"  # merchantStoreName: 50 characters at most
-
-
-def _client():
-    return current_app.extensions["amazon_pay"]
-
-
-def _region():
-    return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
 
 
 def _not_yours():
@@ -101,13 +92,11 @@ def _digest(lines: list[tuple[str, int, Decimal]], total: Decimal) -> str:
 
 
 def _totals(checkout_session: dict[str, Any], items: list[cart.Line]):
-    region, currency = _region(), _region().ledger_currency
-    subtotal = cart.subtotal(items)
-    quote = shipping.quote(
-        region.code, checkout_session.get("shippingAddress"), subtotal, currency, cart.is_digital_only(items)
+    here = region()
+    found, (subtotal, _shipping, tax, total) = shipping.order_amounts(
+        here.code, here.ledger_currency, checkout_session.get("shippingAddress"), items
     )
-    tax = quantize(quote.tax, currency)
-    return quote, subtotal, tax, quantize(subtotal + quote.shipping + tax, currency)
+    return found, subtotal, tax, total
 
 
 @bp.get("/review")
@@ -121,7 +110,7 @@ def review():
     # An order made but not yet paid (Amazon failed at Place Order) is reviewed and placed again.
     if existing is not None and existing.owner != owner_key():
         return _not_yours()
-    items = cart.lines(session, _region().ledger_currency)
+    items = cart.lines(session, region().ledger_currency)
     if not items:
         return problem(
             409,
@@ -130,7 +119,7 @@ def review():
             (url_for("storefront.catalog"), "Continue shopping"),
         )
     try:
-        checkout_session = _client().get_checkout_session(checkout_session_id).body
+        checkout_session = amazon_pay().get_checkout_session(checkout_session_id).body
     except AmazonPayError as error:
         return _amazon_unavailable(error, "Get Checkout Session")
     # Claimed only now that Amazon knows the id: made-up ids write nothing.
@@ -153,7 +142,7 @@ def review():
         tax=tax,
         total=total,
         quote=quote,
-        currency=_region().ledger_currency,
+        currency=region().ledger_currency,
         payment_descriptor=((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor"),
         change_options={"amazonCheckoutSessionId": checkout_session_id},
         reviewed=_reviewed_digest(items, total),
@@ -204,7 +193,7 @@ def place_order():
         )
     try:
         updated = (
-            _client()
+            amazon_pay()
             .update_checkout_session(
                 checkout_session_id,
                 {
@@ -251,11 +240,11 @@ def _wait_for_redirect(order: orders.Order, seconds: float = 10.0) -> orders.Ord
 
 
 def _create_order(checkout_session_id: str):
-    items = cart.lines(session, _region().ledger_currency)
+    items = cart.lines(session, region().ledger_currency)
     if not items:
         return problem(409, "Your cart is empty", "Add something to your cart, then check out with Amazon Pay again.")
     try:
-        checkout_session = _client().get_checkout_session(checkout_session_id).body
+        checkout_session = amazon_pay().get_checkout_session(checkout_session_id).body
     except AmazonPayError as error:
         return _amazon_unavailable(error, "Get Checkout Session")
     quote, subtotal, tax, total = _totals(checkout_session, items)
@@ -279,7 +268,7 @@ def _create_order(checkout_session_id: str):
     return orders.create(
         f"checkout:{checkout_session_id}",
         owner_key(),
-        _region().ledger_currency,
+        region().ledger_currency,
         lines,
         (subtotal, quote.shipping, tax, total),
         (checkout_session.get("buyer") or {}).get("email"),
@@ -307,7 +296,7 @@ def result():
 
 def _complete(order: orders.Order):
     """Complete Checkout Session once; settle the order from Amazon's answer."""
-    client = _client()
+    client = amazon_pay()
     try:
         answer = client.complete_checkout_session(
             order.checkout_session_id,
@@ -333,7 +322,7 @@ def _settle(order: orders.Order, status: int, body: dict[str, Any]) -> orders.Or
 
 def _settle_canceled(order: orders.Order):
     try:
-        checkout_session = _client().get_checkout_session(order.checkout_session_id).body
+        checkout_session = amazon_pay().get_checkout_session(order.checkout_session_id).body
     except AmazonPayError as error:
         return _amazon_unavailable(error, "Get Checkout Session")
     reason = checkout_session["statusDetails"].get("reasonCode") or "Declined"
@@ -343,7 +332,7 @@ def _settle_canceled(order: orders.Order):
 def _reconcile(order: orders.Order):
     """Complete was refused because the session is no longer Open: read what Amazon has."""
     try:
-        checkout_session = _client().get_checkout_session(order.checkout_session_id).body
+        checkout_session = amazon_pay().get_checkout_session(order.checkout_session_id).body
     except AmazonPayError as error:
         return _amazon_unavailable(error, "Get Checkout Session")
     state = checkout_session["statusDetails"]["state"]
@@ -358,7 +347,7 @@ def _reconcile(order: orders.Order):
     charge_state = None
     if checkout_session.get("chargeId"):
         try:
-            charge_state = _client().get_charge(checkout_session["chargeId"]).body["statusDetails"]["state"]
+            charge_state = amazon_pay().get_charge(checkout_session["chargeId"]).body["statusDetails"]["state"]
         except AmazonPayError as error:
             return _amazon_unavailable(error, "Get Charge")
     if charge_state in ("Declined", "Canceled"):

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import render_template, session, url_for
+from flask import current_app, render_template, session, url_for
 
 from . import accounts
+from .amazon_pay import AmazonPayClient
+from .regions import REGIONS, Region
 
 #: Amazon's checkout session ids are UUIDs; anything else never reaches Amazon (fullmatch).
 CHECKOUT_SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -46,3 +48,12 @@ def signed_in_buyer() -> accounts.Buyer | None:
     """The buyer who signed in with Amazon in this browser, if any."""
     buyer_id = session.get("buyer_id")
     return accounts.get(buyer_id) if isinstance(buyer_id, str) else None
+
+
+def amazon_pay() -> AmazonPayClient:
+    """The app's one AmazonPayClient (made in create_app, key parsed once)."""
+    return current_app.extensions["amazon_pay"]
+
+
+def region() -> Region:
+    return REGIONS[current_app.config["AMAZON_PAY_REGION"]]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .money import quantize
+
 SHIPS_TO = {"us": ["US"], "eu": ["DE", "FR", "IT", "ES", "AT", "NL", "BE"], "uk": ["GB"], "jp": ["JP"]}
 US_EXCLUDED_STATES = {"AK": "Alaska", "HI": "Hawaii"}
 FLAT_RATE = {"USD": Decimal("5.00"), "EUR": Decimal("4.90"), "GBP": Decimal("3.95"), "JPY": Decimal("500")}
@@ -59,3 +61,13 @@ def quote(region: str, address: dict[str, Any] | None, subtotal: Decimal, curren
     shipping = Decimal(0) if subtotal >= FREE_FROM[currency] else FLAT_RATE[currency]
     rate = US_SALES_TAX.get(state, Decimal(0)) if country == "US" else Decimal(0)
     return Quote(True, shipping, (subtotal + shipping) * rate)
+
+
+def order_amounts(region: str, currency: str, address: dict[str, Any] | None, items) -> tuple[Quote, tuple]:
+    """The quote for a cart (``cart.Line`` items) sent to ``address``, and the order's amounts
+    (subtotal, shipping, tax, total), rounded to the currency."""
+    subtotal = sum((line.total for line in items), Decimal(0))
+    digital_only = bool(items) and all(line.product.digital for line in items)
+    found = quote(region, address, subtotal, currency, digital_only)
+    tax = quantize(found.tax, currency)
+    return found, (subtotal, found.shipping, tax, quantize(subtotal + found.shipping + tax, currency))

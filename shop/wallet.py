@@ -24,9 +24,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from . import accounts, button, cart, orders, shipping
 from .amazon_pay import AmazonPayError
-from .money import amazon_price, quantize
-from .pages import CHECKOUT_SESSION_ID, REASONS, owner_key, problem, signed_in_buyer
-from .regions import REGIONS
+from .money import amazon_price
+from .pages import CHECKOUT_SESSION_ID, REASONS, amazon_pay, owner_key, problem, region, signed_in_buyer
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wallet", __name__, url_prefix="/account")
@@ -34,14 +33,6 @@ bp = Blueprint("wallet", __name__, url_prefix="/account")
 PAYMENT_REQUEST = re.compile(r"^[0-9a-f]{32}$")
 BUYER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{1,1024}$")
 PENDING_STATES = ("AuthorizationInitiated", "CaptureInitiated")
-
-
-def _client():
-    return current_app.extensions["amazon_pay"]
-
-
-def _region():
-    return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
 
 
 def _sign_in_first():
@@ -66,7 +57,7 @@ def _wallet(buyer: accounts.Buyer) -> dict[str, Any] | None:
     """The saved Charge Permission as Amazon has it now, or None (none saved, or closed)."""
     if not buyer.charge_permission_id:
         return None
-    permission = _client().get_charge_permission(buyer.charge_permission_id).body
+    permission = amazon_pay().get_charge_permission(buyer.charge_permission_id).body
     if permission["statusDetails"]["state"] == "Closed":
         accounts.save_wallet(buyer.buyer_id, None, None)
         return None
@@ -93,7 +84,7 @@ def account():
             "We could not load your saved wallet. Please try again.",
             (url_for("wallet.account"), "Try again"),
         )
-    items = cart.lines(session, _region().ledger_currency)
+    items = cart.lines(session, region().ledger_currency)
     quote = totals = None
     if permission is not None and items:
         quote, totals = _charge_totals(permission, items)
@@ -125,7 +116,7 @@ def signed_in():
             (url_for("wallet.account"), "Sign in again"),
         )
     try:
-        found = _client().get_buyer(token).body
+        found = amazon_pay().get_buyer(token).body
     except AmazonPayError as error:
         log.warning("wallet: Get Buyer failed: %s %s", error.status, error.reason_code)
         return problem(
@@ -168,13 +159,8 @@ def remember_wallet(checkout_session: dict[str, Any]) -> None:
 
 
 def _charge_totals(permission: dict[str, Any], items: list[cart.Line]):
-    region = _region()
-    subtotal = cart.subtotal(items)
-    quote = shipping.quote(
-        region.code, permission.get("shippingAddress"), subtotal, region.ledger_currency, cart.is_digital_only(items)
-    )
-    tax = quantize(quote.tax, region.ledger_currency)
-    return quote, (subtotal, quote.shipping, tax, quantize(subtotal + quote.shipping + tax, region.ledger_currency))
+    here = region()
+    return shipping.order_amounts(here.code, here.ledger_currency, permission.get("shippingAddress"), items)
 
 
 @bp.post("/wallet/pay")
@@ -209,7 +195,7 @@ def pay_with_wallet():
 
 
 def _wallet_order(buyer: accounts.Buyer, payment_request: str):
-    items = cart.lines(session, _region().ledger_currency)
+    items = cart.lines(session, region().ledger_currency)
     if not items:
         return problem(
             409,
@@ -218,7 +204,7 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str):
             (url_for("storefront.catalog"), "Continue shopping"),
         )
     try:
-        permission = _client().get_charge_permission(buyer.charge_permission_id).body
+        permission = amazon_pay().get_charge_permission(buyer.charge_permission_id).body
     except AmazonPayError as error:
         log.warning("wallet: Get Charge Permission failed: %s %s", error.status, error.reason_code)
         return problem(
@@ -247,7 +233,7 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str):
     return orders.create(
         f"wallet:{payment_request}",
         owner_key(),
-        _region().ledger_currency,
+        region().ledger_currency,
         lines,
         amounts,
         buyer.email,
@@ -258,7 +244,7 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str):
 def _create_charge(order: orders.Order):
     try:
         charge = (
-            _client()
+            amazon_pay()
             .create_charge(
                 {
                     "chargePermissionId": order.charge_permission_id,
@@ -303,7 +289,7 @@ def remove_wallet():
     if buyer is None or not buyer.charge_permission_id:
         return _no_wallet_or_sign_in(buyer)
     try:
-        _client().close_charge_permission(
+        amazon_pay().close_charge_permission(
             buyer.charge_permission_id, {"closureReason": "Removed by the buyer", "cancelPendingCharges": False}
         )
     except AmazonPayError as error:
@@ -334,7 +320,7 @@ def updated():
             "The address is missing a valid Amazon Pay checkout id.",
             (url_for("wallet.account"), "Your account"),
         )
-    client = _client()
+    client = amazon_pay()
     try:
         checkout_session = client.get_checkout_session(checkout_session_id).body
         if checkout_session.get("chargePermissionId") != buyer.charge_permission_id:

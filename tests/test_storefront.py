@@ -39,21 +39,16 @@ class ShopBuyer:
         block = re.search(r'<script type="application/json" id="amazon-pay-button-options">(.*?)</script>', page, re.S)
         return json.loads(block[1])
 
+    def send_signed(self, control: str, config: dict, **extra) -> requests.Response:
+        """What checkout.js posts to Amazon: a signed payload (plus options) to a control endpoint."""
+        signed = {name: config[name] for name in ("payloadJSON", "signature", "publicKeyId", "algorithm")}
+        return requests.post(f"{self.sim.url}/control/{control}", timeout=5, json={**signed, **extra})
+
     def click_amazon_pay(self, **choice) -> str:
         """Click the button, sign in at Amazon, choose; returns the shop's review path."""
         options = self.button_options()
-        config = options["createCheckoutSessionConfig"]
-        answer = requests.post(
-            f"{self.sim.url}/control/button-checkout",
-            timeout=5,
-            json={
-                "payloadJSON": config["payloadJSON"],
-                "signature": config["signature"],
-                "publicKeyId": config["publicKeyId"],
-                "algorithm": config["algorithm"],
-                "productType": options["productType"],
-                **choice,
-            },
+        answer = self.send_signed(
+            "button-checkout", options["createCheckoutSessionConfig"], productType=options["productType"], **choice
         )
         assert answer.status_code == 201, answer.text
         url = urlsplit(answer.json()["redirectUrl"])

@@ -29,16 +29,7 @@ def local(url: str) -> str:
 class WalletBuyer(ShopBuyer):
     def sign_in(self):
         config = options_block(text(self.web.get("/account")), "signin")["signInConfig"]
-        answer = requests.post(
-            f"{self.sim.url}/control/sign-in",
-            timeout=5,
-            json={
-                "payloadJSON": config["payloadJSON"],
-                "signature": config["signature"],
-                "publicKeyId": config["publicKeyId"],
-                "algorithm": config["algorithm"],
-            },
-        )
+        answer = self.send_signed("sign-in", config)
         assert answer.status_code == 200, answer.text
         return self.web.get(local(answer.json()["redirectUrl"]), follow_redirects=True)
 
@@ -66,18 +57,7 @@ class WalletBuyer(ShopBuyer):
                 local(json.loads(config["payloadJSON"])["webCheckoutDetails"]["checkoutCancelUrl"]),
                 follow_redirects=True,
             )
-        clicked = requests.post(
-            f"{self.sim.url}/control/button-checkout",
-            timeout=5,
-            json={
-                "payloadJSON": config["payloadJSON"],
-                "signature": config["signature"],
-                "publicKeyId": config["publicKeyId"],
-                "algorithm": config["algorithm"],
-                "productType": options["productType"],
-                **choice,
-            },
-        )
+        clicked = self.send_signed("button-checkout", config, productType=options["productType"], **choice)
         assert clicked.status_code == 201, clicked.text
         session_id = clicked.json()["checkoutSessionId"]
         back = requests.post(f"{self.sim.url}/control/checkout-sessions/{session_id}/redirect", json={}, timeout=5)
