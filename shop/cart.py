@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from . import catalog
+from .money import Totals
 
 MAX_QUANTITY = 20
 MAX_LINES = 20
@@ -43,6 +44,10 @@ def lines(session: MutableMapping, currency: str) -> list[Line]:
 
 def subtotal(items: list[Line]) -> Decimal:
     return sum((line.total for line in items), Decimal(0))
+
+
+def totals(items: list[Line], currency: str) -> Totals:
+    return Totals.before_shipping(subtotal(items), currency)
 
 
 def count(session: MutableMapping) -> int:

@@ -6,6 +6,7 @@ want them formatted for their locale ("$25.00", "25,00 €", "￥3,200"). Babel 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency, get_currency_precision
@@ -22,3 +23,26 @@ def amazon_price(amount: Decimal, currency: str) -> dict[str, str]:
 
 def display(amount: Decimal, currency: str, locale: str) -> str:
     return format_currency(quantize(amount, currency), currency, locale=locale)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What an order costs, line by line of the bill, in one currency. In the cart, before
+    Amazon Pay has told us where it goes, shipping and tax are not known yet (None)."""
+
+    subtotal: Decimal
+    shipping: Decimal | None
+    tax: Decimal | None
+    total: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, subtotal: Decimal, shipping: Decimal, tax: Decimal, currency: str) -> Totals:
+        """Totals rounded to the currency (tax first, then the sum of the rounded parts)."""
+        tax = quantize(tax, currency)
+        return cls(subtotal, shipping, tax, quantize(subtotal + shipping + tax, currency), currency)
+
+    @classmethod
+    def before_shipping(cls, subtotal: Decimal, currency: str) -> Totals:
+        """The cart's totals: the goods only; shipping and tax come with the address."""
+        return cls(subtotal, None, None, subtotal, currency)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .money import quantize
+from .money import Totals
 
 SHIPS_TO = {"us": ["US"], "eu": ["DE", "FR", "IT", "ES", "AT", "NL", "BE"], "uk": ["GB"], "jp": ["JP"]}
 US_EXCLUDED_STATES = {"AK": "Alaska", "HI": "Hawaii"}
@@ -63,11 +63,10 @@ def quote(region: str, address: dict[str, Any] | None, subtotal: Decimal, curren
     return Quote(True, shipping, (subtotal + shipping) * rate)
 
 
-def order_amounts(region: str, currency: str, address: dict[str, Any] | None, items) -> tuple[Quote, tuple]:
-    """The quote for a cart (``cart.Line`` items) sent to ``address``, and the order's amounts
-    (subtotal, shipping, tax, total), rounded to the currency."""
+def order_amounts(region: str, currency: str, address: dict[str, Any] | None, items) -> tuple[Quote, Totals]:
+    """The quote for a cart (``cart.Line`` items) sent to ``address``, and the order's totals,
+    rounded to the currency."""
     subtotal = sum((line.total for line in items), Decimal(0))
     digital_only = bool(items) and all(line.product.digital for line in items)
     found = quote(region, address, subtotal, currency, digital_only)
-    tax = quantize(found.tax, currency)
-    return found, (subtotal, found.shipping, tax, quantize(subtotal + found.shipping + tax, currency))
+    return found, Totals.of(subtotal, found.shipping, found.tax, currency)

@@ -17,7 +17,7 @@ from conftest import shop_config
 from test_storefront import ShopBuyer, text
 
 import shop
-from shop import orders
+from shop.lifecycle import orders
 
 
 class ProcessDied(BaseException):

@@ -23,7 +23,7 @@ from conftest import PUBLIC_KEY_ID, STORE_ID, shop_config
 from test_storefront import ShopBuyer, text
 
 import shop
-from shop import orders
+from shop.lifecycle import orders
 from shop.amazon_pay import AmazonPayClient, AmazonPayError
 
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}

@@ -325,7 +325,7 @@ def test_review_page_left_open_for_an_hour_says_it_expired_and_orders_nothing(sh
     assert_security_headers(placed, "expired page")
     assert sim.counts() == counts
     with shop_app.app_context():
-        from shop import db
+        from shop.lifecycle import db
 
         assert db.db().execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
     monkeypatch.undo()

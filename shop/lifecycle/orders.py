@@ -8,6 +8,10 @@ order reference, so a retry can never charge twice.
 
 States: ``awaiting_payment`` (buyer sent to Amazon) -> ``paid`` (Complete answered 200) |
 ``pending`` (202: authorization still pending; on hold) | ``failed`` (declined or canceled).
+
+Amazon Pay steps kept here: the one **Update Checkout Session** of an order
+(``redirect_once``), and the ``checkout_completed`` signal after **Complete Checkout
+Session**, which optional features (the saved wallet) listen to.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from blinker import Namespace
+
+from ..money import Totals
 from . import db as database
 
 SCHEMA = """
@@ -60,6 +68,11 @@ CREATE TABLE IF NOT EXISTS checkout_claims (
 
 FINAL = ("paid", "pending", "failed")
 
+#: Sent when Complete Checkout Session settled an order: ``sender`` is the Flask app, with
+#: ``order`` and ``checkout_session`` (Amazon's body). The checkout does not need to know
+#: who listens (the saved-wallet feature keeps a PaymentMethodOnFile charge permission).
+checkout_completed = Namespace().signal("checkout-completed")
+
 
 @dataclass(frozen=True)
 class Order:
@@ -91,6 +104,10 @@ class Order:
             values[name] = Decimal(values[name])
         values["items"] = json.loads(values["items"])
         return cls(**values)
+
+    @property
+    def totals(self) -> Totals:
+        return Totals(self.subtotal, self.shipping, self.tax, self.total, self.currency)
 
 
 def init_app(app) -> None:
@@ -141,16 +158,14 @@ def items_from_cart(lines) -> list[dict[str, Any]]:
 def create(
     payment_request: str,
     owner: str,
-    currency: str,
     items: list[dict[str, Any]],
-    amounts: tuple[Decimal, Decimal, Decimal, Decimal],
+    totals: Totals,
     buyer_email: str | None,
     checkout_session_id: str | None = None,
     charge_permission_id: str | None = None,
 ) -> Order:
     """The order for this payment request (``checkout:<id>`` or ``wallet:<nonce>``): made
-    once; a repeat returns the first one. ``amounts`` = (subtotal, shipping, tax, total)."""
-    subtotal, shipping, tax, total = amounts
+    once; a repeat returns the first one."""
     now, reference = database.now(), "ORD-" + secrets.token_hex(4).upper()
     with database.transaction() as connection:
         existing = by_payment_request(payment_request)
@@ -165,11 +180,11 @@ def create(
                 payment_request,
                 checkout_session_id,
                 owner,
-                currency,
-                str(subtotal),
-                str(shipping),
-                str(tax),
-                str(total),
+                totals.currency,
+                str(totals.subtotal),
+                str(totals.shipping),
+                str(totals.tax),
+                str(totals.total),
                 json.dumps(items),
                 buyer_email,
                 charge_permission_id,
@@ -179,12 +194,13 @@ def create(
         )
         connection.execute(
             "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, 'awaiting_payment', ?)",
-            (cursor.lastrowid, now, f"Order placed; total {total} {currency}"),
+            (cursor.lastrowid, now, f"Order placed; total {totals.total} {totals.currency}"),
         )
     return by_payment_request(payment_request)
 
 
 def _one(where: str, value: str) -> Order | None:
+    assert where in ("payment_request", "checkout_session_id", "reference"), where  # never SQL from input
     row = database.db().execute(f"SELECT * FROM orders WHERE {where} = ?", (value,)).fetchone()
     return Order.from_row(row) if row else None
 
@@ -201,38 +217,32 @@ def by_reference(reference: str) -> Order | None:
     return _one("reference", reference)
 
 
-def start_update(order: Order) -> bool:
-    """Claim the one Update Checkout Session of this order: True for the first request only
-    (a double click or a second tab gets False and reuses the first one's redirect)."""
-    with database.transaction() as connection:
-        cursor = connection.execute(
-            "UPDATE orders SET update_started_at = ? WHERE id = ? AND update_started_at IS NULL"
-            " AND redirect_url IS NULL",
-            (database.now(), order.id),
-        )
-    return cursor.rowcount == 1
-
-
-def update_done(order: Order, redirect_url: str) -> Order:
-    with database.transaction() as connection:
-        connection.execute("UPDATE orders SET redirect_url = ? WHERE id = ?", (redirect_url, order.id))
-        connection.execute(
-            "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, ?, ?)",
-            (order.id, database.now(), order.status, "Update Checkout Session: buyer sent to Amazon Pay"),
-        )
-    return by_reference(order.reference)
-
-
-def update_failed(order: Order) -> None:
-    """Release the claim so that the buyer can try again."""
-    with database.transaction() as connection:
-        connection.execute("UPDATE orders SET update_started_at = NULL WHERE id = ?", (order.id,))
+def redirect_once(order: Order, update: Callable[[Order], str]) -> str:
+    """Amazon's ``amazonPayRedirectUrl`` for this order, from exactly one successful Update
+    Checkout Session: ``update(order)`` sends it and returns the URL. A double click or a
+    second tab waits for the first request (no polling: a lock the OS frees if that request
+    dies) and reuses its URL. If ``update`` raises, nothing is stored and the next Place
+    Order tries again."""
+    if order.redirect_url:
+        return order.redirect_url
+    with database.order_lock(order.reference):
+        current = by_reference(order.reference)
+        if current.redirect_url:
+            return current.redirect_url
+        redirect_url = update(current)
+        with database.transaction() as connection:
+            connection.execute("UPDATE orders SET redirect_url = ? WHERE id = ?", (redirect_url, order.id))
+            connection.execute(
+                "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, ?, ?)",
+                (order.id, database.now(), order.status, "Update Checkout Session: buyer sent to Amazon Pay"),
+            )
+    return redirect_url
 
 
 def record(order: Order, status: str, detail: str, **fields: str | None) -> Order:
     """Move the order to ``status``, store ``fields`` (charge ids, failure reason), log an event."""
     allowed = {"charge_id", "charge_permission_id", "failure_reason"}
-    assert set(fields) <= allowed, fields
+    assert set(fields) <= allowed, fields  # column names come from this whitelist, never from input
     now = database.now()
     assignments = "".join(f", {name} = ?" for name in fields)
     with database.transaction() as connection:

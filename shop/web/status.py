@@ -15,7 +15,7 @@ import click
 from flask import Blueprint, current_app, render_template
 from flask.cli import with_appcontext
 
-from .amazon_pay import AmazonPayClient, AmazonPayError
+from ..amazon_pay import AmazonPayClient, AmazonPayError
 
 bp = Blueprint("status", __name__)
 
@@ -61,7 +61,7 @@ def index():
 
 @click.command("amazon-pay-check")
 @with_appcontext
-def check_command():
+def cli():
     """Sign one harmless request and say whether Amazon Pay accepts the keys."""
     client = current_app.extensions["amazon_pay"]
     result = check_signature(client)

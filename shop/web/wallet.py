@@ -1,10 +1,12 @@
-"""The buyer's account: Sign in with Amazon, and the saved Amazon Pay wallet.
+"""The buyer's account: Sign in with Amazon, and the saved Amazon Pay wallet. Optional: the
+shop runs without this feature (``SHOP_FEATURES``); nothing else imports it.
 
 Amazon Pay steps:
 - **Sign in with Amazon**: a ``SignIn`` button (``button.sign_in_options``); Amazon returns
   the buyer to ``signInReturnUrl?buyerToken=…``; **Get Buyer** tells us who they are.
 - **Save the wallet at checkout**: the cart's button asks for a ``PaymentMethodOnFile``
-  Charge Permission; ``remember_wallet`` stores its id with the buyer after Complete.
+  Charge Permission; ``remember_wallet`` hears ``orders.checkout_completed`` and stores its id
+  with the buyer.
 - **Show it**: **Get Charge Permission** (descriptor, address, Chargeable or NonChargeable).
 - **Pay with it**: **Create Charge** (``captureNow``, ``chargeInitiator: CITU``, ``channel: Web``)
   for the server's cart, with an idempotency key derived from the order.
@@ -15,17 +17,22 @@ Amazon Pay steps:
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from . import accounts, button, cart, orders, shipping
-from .amazon_pay import AmazonPayError
-from .money import amazon_price
-from .pages import CHECKOUT_SESSION_ID, REASONS, amazon_pay, owner_key, problem, region, signed_in_buyer
+from .. import cart, shipping
+from ..amazon_pay import AmazonPayError
+from ..lifecycle import accounts, orders
+from ..money import Totals, amazon_price
+from . import button, pages
+from .pages import REASONS, amazon_pay, buyer_required, owner_key, region
+from .problems import Problem, way_back
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wallet", __name__, url_prefix="/account")
@@ -35,22 +42,32 @@ BUYER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{1,1024}$")
 PENDING_STATES = ("AuthorizationInitiated", "CaptureInitiated")
 
 
-def _sign_in_first():
-    return problem(
-        403, "Please sign in", "Sign in with Amazon to use your saved wallet.", (url_for("wallet.account"), "Sign in")
-    )
+@bp.before_request
+def back_to_the_account() -> None:
+    way_back(url_for("wallet.account"), "Your account")
 
 
-def _no_wallet_or_sign_in(buyer: accounts.Buyer | None):
-    """Why a wallet action cannot go on: nobody signed in, or no wallet saved (any more)."""
-    if buyer is None:
-        return _sign_in_first()
-    return problem(
-        409,
-        "No saved wallet",
-        "You have no saved Amazon Pay wallet any more (removed in another tab?). Nothing was charged.",
-        (url_for("wallet.account"), "Your account"),
-    )
+def _account_link() -> tuple[str, str]:
+    return url_for("wallet.account"), "Your account"
+
+
+def wallet_required(view: Callable) -> Callable:
+    """A wallet view: a signed-in buyer with a saved wallet (it may have been removed in
+    another tab since the page was shown)."""
+
+    @functools.wraps(view)
+    @buyer_required
+    def wrapped(**kwargs):
+        if not g.buyer.charge_permission_id:
+            raise Problem(
+                409,
+                "No saved wallet",
+                "You have no saved Amazon Pay wallet any more (removed in another tab?). Nothing was charged.",
+                _account_link(),
+            )
+        return view(**kwargs)
+
+    return wrapped
 
 
 def _wallet(buyer: accounts.Buyer) -> dict[str, Any] | None:
@@ -64,42 +81,38 @@ def _wallet(buyer: accounts.Buyer) -> dict[str, Any] | None:
     return permission
 
 
+def _charge_totals(permission: dict[str, Any], items: list[cart.Line]) -> tuple[shipping.Quote, Totals]:
+    here = region()
+    return shipping.order_amounts(here.code, here.ledger_currency, permission.get("shippingAddress"), items)
+
+
 @bp.get("")
 def account():
-    buyer = signed_in_buyer()
-    if buyer is None:
+    if g.buyer is None:
         return render_template(
             "account.html",
             buyer=None,
             sign_in_options=button.sign_in_options(),
             sign_out=session.pop("signed_out", False),
         )
-    try:
-        permission = _wallet(buyer)
-    except AmazonPayError as error:
-        log.warning("wallet: Get Charge Permission failed: %s %s", error.status, error.reason_code)
-        return problem(
-            503,
-            "Amazon Pay is not answering",
-            "We could not load your saved wallet. Please try again.",
-            (url_for("wallet.account"), "Try again"),
-        )
+    permission = _wallet(g.buyer)
     items = cart.lines(session, region().ledger_currency)
     quote = totals = None
     if permission is not None and items:
         quote, totals = _charge_totals(permission, items)
+    reasons = (permission or {}).get("statusDetails", {}).get("reasons") or []
     return render_template(
         "account.html",
-        buyer=buyer,
+        buyer=g.buyer,
         wallet=permission,
         items=items,
         quote=quote,
         totals=totals,
         payment_request=secrets.token_hex(16),
-        update_options=button.update_options(buyer.product_type or "PayAndShip", buyer.charge_permission_id)
+        update_options=button.update_options(g.buyer.product_type or "PayAndShip", g.buyer.charge_permission_id)
         if permission is not None
         else None,
-        reasons=[r["reasonCode"] for r in (permission or {}).get("statusDetails", {}).get("reasons") or []],
+        reasons=[reason["reasonCode"] for reason in reasons],
     )
 
 
@@ -107,24 +120,25 @@ def account():
 def signed_in():
     """signInReturnUrl: Amazon sends the buyer back with a token; Get Buyer says who they are."""
     token = request.args.get("buyerToken", "")
+    sign_in_again = (url_for("wallet.account"), "Sign in again")
     if not BUYER_TOKEN.fullmatch(token):
         log.warning("wallet: sign-in return without a valid buyerToken")
-        return problem(
+        raise Problem(
             400,
             "Sign-in did not complete",
             "Amazon did not send a valid sign-in token. Please try again.",
-            (url_for("wallet.account"), "Sign in again"),
+            sign_in_again,
         )
     try:
         found = amazon_pay().get_buyer(token).body
     except AmazonPayError as error:
         log.warning("wallet: Get Buyer failed: %s %s", error.status, error.reason_code)
-        return problem(
+        raise Problem(
             400,
             "Sign-in did not complete",
             "Amazon could not confirm who you are. Please sign in again.",
-            (url_for("wallet.account"), "Sign in again"),
-        )
+            sign_in_again,
+        ) from error
     buyer = accounts.signed_in(found["buyerId"], found.get("name"), found.get("email"))
     session["buyer_id"] = buyer.buyer_id
     flash(f"Signed in as {buyer.name}.", "info")
@@ -140,108 +154,86 @@ def sign_out():
     return redirect(url_for("wallet.account"), code=303)
 
 
-def remember_wallet(checkout_session: dict[str, Any]) -> None:
-    """After Complete: keep a PaymentMethodOnFile Charge Permission for the signed-in buyer,
-    if the Amazon account that paid is the one they signed in with."""
-    buyer = signed_in_buyer()
+def remember_wallet(app, order: orders.Order, checkout_session: dict[str, Any], **_extra) -> None:
+    """After Complete (``orders.checkout_completed``): keep a PaymentMethodOnFile Charge
+    Permission for the signed-in buyer, if the Amazon account that paid is the one they
+    signed in with."""
     if checkout_session.get("chargePermissionType") != "PaymentMethodOnFile" or not checkout_session.get(
         "chargePermissionId"
     ):
         return
     payer = (checkout_session.get("buyer") or {}).get("buyerId")
-    if buyer is None or payer != buyer.buyer_id:
+    if g.buyer is None or payer != g.buyer.buyer_id:
         log.info("wallet: not saved: the paying Amazon account is not the signed-in buyer")
         flash("Your wallet was not saved: sign in with the Amazon account you paid with.", "info")
         return
-    accounts.save_wallet(buyer.buyer_id, checkout_session["chargePermissionId"], checkout_session.get("productType"))
+    accounts.save_wallet(g.buyer.buyer_id, checkout_session["chargePermissionId"], checkout_session.get("productType"))
     session.pop("save_wallet", None)
     flash("Your Amazon Pay wallet is saved for faster checkout.", "info")
 
 
-def _charge_totals(permission: dict[str, Any], items: list[cart.Line]):
-    here = region()
-    return shipping.order_amounts(here.code, here.ledger_currency, permission.get("shippingAddress"), items)
+@bp.record_once
+def _listen_to_checkouts(state) -> None:
+    orders.checkout_completed.connect(remember_wallet, sender=state.app)
 
 
 @bp.post("/wallet/pay")
+@wallet_required
 def pay_with_wallet():
     """Buy again: charge the server's cart to the saved wallet (Create Charge)."""
-    buyer = signed_in_buyer()
-    if buyer is None or not buyer.charge_permission_id:
-        return _no_wallet_or_sign_in(buyer)
     payment_request = request.form.get("payment_request", "")
     if not PAYMENT_REQUEST.fullmatch(payment_request):
-        return problem(
-            400,
-            "This payment form is incomplete",
-            "Please reload your account page and try again.",
-            (url_for("wallet.account"), "Your account"),
+        raise Problem(
+            400, "This payment form is incomplete", "Please reload your account page and try again.", _account_link()
         )
-    order = orders.by_payment_request(f"wallet:{payment_request}")
-    if order is None:
-        created = _wallet_order(buyer, payment_request)
-        if not isinstance(created, orders.Order):
-            return created
-        order = created
+    order = orders.by_payment_request(f"wallet:{payment_request}") or _wallet_order(g.buyer, payment_request)
     if order.owner != owner_key():
-        return problem(403, "This payment is not yours", "This payment was started in another browser.")
+        raise Problem(403, "This payment is not yours", "This payment was started in another browser.")
     if order.status not in orders.FINAL:
         order = _create_charge(order)
-        if not isinstance(order, orders.Order):
-            return order
     if order.status in ("paid", "pending"):
         cart.clear(session)
     return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or ""))
 
 
-def _wallet_order(buyer: accounts.Buyer, payment_request: str):
+def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
+    """The order for this Pay click, from the server's cart, priced for the wallet's address."""
     items = cart.lines(session, region().ledger_currency)
     if not items:
-        return problem(
+        raise Problem(
             409,
             "Your cart is empty",
             "Add something to your cart first.",
             (url_for("storefront.catalog"), "Continue shopping"),
         )
-    try:
-        permission = amazon_pay().get_charge_permission(buyer.charge_permission_id).body
-    except AmazonPayError as error:
-        log.warning("wallet: Get Charge Permission failed: %s %s", error.status, error.reason_code)
-        return problem(
-            503,
-            "Amazon Pay is not answering",
-            "Nothing was charged. Please try again.",
-            (url_for("wallet.account"), "Your account"),
-        )
+    permission = amazon_pay().get_charge_permission(buyer.charge_permission_id).body
     if permission["statusDetails"]["state"] != "Chargeable":
-        return problem(
+        raise Problem(
             409,
             "Your saved wallet cannot be charged",
             "Amazon Pay cannot charge your saved wallet right now. Update your payment method, or check "
             "out with Amazon Pay from your cart.",
-            (url_for("wallet.account"), "Your account"),
+            _account_link(),
         )
-    quote, amounts = _charge_totals(permission, items)
+    quote, totals = _charge_totals(permission, items)
     if not quote.can_ship:
-        return problem(
-            409,
-            "We cannot ship there",
-            f"{quote.problem} Update the address of your saved wallet.",
-            (url_for("wallet.account"), "Your account"),
+        raise Problem(
+            409, "We cannot ship there", f"{quote.problem} Update the address of your saved wallet.", _account_link()
         )
-    lines = orders.items_from_cart(items)
     return orders.create(
         f"wallet:{payment_request}",
         owner_key(),
-        region().ledger_currency,
-        lines,
-        amounts,
+        orders.items_from_cart(items),
+        totals,
         buyer.email,
         charge_permission_id=buyer.charge_permission_id,
     )
 
 
-def _create_charge(order: orders.Order):
+def _create_charge(order: orders.Order) -> orders.Order:
+    """Create Charge for the order's stored amount; settle the order from Amazon's answer.
+    No answer (a 5xx or the network) is raised: the order stays unsettled and the same
+    idempotency key makes a retry safe."""
     try:
         charge = (
             amazon_pay()
@@ -261,13 +253,7 @@ def _create_charge(order: orders.Order):
         )
     except AmazonPayError as error:
         if error.status is None or error.status >= 500:
-            log.warning("wallet: Create Charge got no answer: %s %s", error.status, error.reason_code)
-            return problem(
-                503,
-                "Amazon Pay is not answering",
-                "We could not confirm the payment yet. Nothing was charged twice: reload this page to try again.",
-                (url_for("wallet.account"), "Your account"),
-            )
+            raise
         log.info("wallet: Create Charge refused: %s %s", error.status, error.reason_code)
         return orders.record(
             order, "failed", f"Create Charge: {error.status} {error.reason_code}", failure_reason=error.reason_code
@@ -284,78 +270,62 @@ def _create_charge(order: orders.Order):
 
 
 @bp.post("/wallet/remove")
+@wallet_required
 def remove_wallet():
-    buyer = signed_in_buyer()
-    if buyer is None or not buyer.charge_permission_id:
-        return _no_wallet_or_sign_in(buyer)
     try:
         amazon_pay().close_charge_permission(
-            buyer.charge_permission_id, {"closureReason": "Removed by the buyer", "cancelPendingCharges": False}
+            g.buyer.charge_permission_id, {"closureReason": "Removed by the buyer", "cancelPendingCharges": False}
         )
     except AmazonPayError as error:
         if error.reason_code != "InvalidChargePermissionStatus":  # already closed is fine
-            log.warning("wallet: Close Charge Permission failed: %s %s", error.status, error.reason_code)
-            return problem(
-                503,
-                "Amazon Pay is not answering",
-                "Your wallet was not removed. Please try again.",
-                (url_for("wallet.account"), "Your account"),
-            )
-    accounts.save_wallet(buyer.buyer_id, None, None)
+            raise
+    accounts.save_wallet(g.buyer.buyer_id, None, None)
     flash("Your saved Amazon Pay wallet is removed.", "info")
     return redirect(url_for("wallet.account"), code=303)
 
 
 @bp.get("/wallet/updated")
+@wallet_required
 def updated():
     """checkoutResultReturnUrl of the update page: Finalize Checkout Session, then show it."""
-    buyer = signed_in_buyer()
-    if buyer is None or not buyer.charge_permission_id:
-        return _no_wallet_or_sign_in(buyer)
-    checkout_session_id = request.args.get("amazonCheckoutSessionId", "")
-    if not CHECKOUT_SESSION_ID.fullmatch(checkout_session_id):
-        return problem(
-            400,
-            "This link is not an update",
-            "The address is missing a valid Amazon Pay checkout id.",
-            (url_for("wallet.account"), "Your account"),
-        )
-    client = amazon_pay()
+    checkout_session_id = pages.checkout_session_id(
+        request.args.get("amazonCheckoutSessionId"), "This link is not an update", action=_account_link()
+    )
     try:
-        checkout_session = client.get_checkout_session(checkout_session_id).body
-        if checkout_session.get("chargePermissionId") != buyer.charge_permission_id:
-            return problem(
-                403,
-                "This update is not yours",
-                "This Amazon Pay update is for another wallet.",
-                (url_for("wallet.account"), "Your account"),
-            )
-        state = checkout_session["statusDetails"]["state"]
-        if state == "Open":
-            client.finalize_checkout_session(
-                checkout_session_id,
-                {"paymentIntent": "Confirm"},
-                idempotency_key=f"update-{checkout_session_id.replace('-', '')[:24]}",
-            )
-        elif state != "Completed":  # canceled at Amazon: nothing changed
-            reason = checkout_session["statusDetails"].get("reasonCode")
-            log.info("wallet: update ended at Amazon without a change: %s %s", state, reason)
-            return problem(
-                409,
-                "Your wallet was not updated",
-                "Amazon Pay did not accept the new payment method. Your saved wallet is unchanged.",
-                (url_for("wallet.account"), "Your account"),
-            )
+        _finalize_update(checkout_session_id)
     except AmazonPayError as error:
         log.warning("wallet: update failed: %s %s", error.status, error.reason_code)
-        return problem(
+        raise Problem(
             409,
             "Your wallet was not updated",
             "Amazon Pay could not finish the update. Nothing changed.",
-            (url_for("wallet.account"), "Your account"),
-        )
+            _account_link(),
+        ) from error
     flash("Your Amazon Pay wallet is updated.", "info")
     return redirect(url_for("wallet.account"))
+
+
+def _finalize_update(checkout_session_id: str) -> None:
+    client = amazon_pay()
+    checkout_session = client.get_checkout_session(checkout_session_id).body
+    if checkout_session.get("chargePermissionId") != g.buyer.charge_permission_id:
+        raise Problem(403, "This update is not yours", "This Amazon Pay update is for another wallet.", _account_link())
+    state = checkout_session["statusDetails"]["state"]
+    if state == "Open":
+        client.finalize_checkout_session(
+            checkout_session_id,
+            {"paymentIntent": "Confirm"},
+            idempotency_key=f"update-{checkout_session_id.replace('-', '')[:24]}",
+        )
+    elif state != "Completed":  # canceled at Amazon: nothing changed
+        reason = checkout_session["statusDetails"].get("reasonCode")
+        log.info("wallet: update ended at Amazon without a change: %s %s", state, reason)
+        raise Problem(
+            409,
+            "Your wallet was not updated",
+            "Amazon Pay did not accept the new payment method. Your saved wallet is unchanged.",
+            _account_link(),
+        )
 
 
 @bp.get("/wallet/update-canceled")

@@ -2,16 +2,24 @@
 
 As in the Flask tutorial: ``db()`` opens it on first use in a request, the app context
 closes it, and ``init_app`` creates the tables each module declares (orders, accounts).
+``order_lock`` serialises work on one order across threads and processes, without a
+polling loop, and is released by the operating system if its holder dies.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g
+
+#: Lock files for ``order_lock``: two orders share one only by chance, and then merely wait.
+LOCK_BUCKETS = 64
 
 
 def db() -> sqlite3.Connection:
@@ -34,6 +42,23 @@ def transaction() -> Iterator[sqlite3.Connection]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+@contextmanager
+def order_lock(key: str) -> Iterator[None]:
+    """Hold the lock of one order (by its reference) while a block runs: a second request for
+    the same order waits in the kernel until the first is done, then sees its result. A lock
+    file per bucket under ``instance/locks/``; ``flock`` is released when the holder's file
+    is closed, including when its process is killed, so a crash never blocks an order."""
+    directory = os.path.join(current_app.instance_path, "locks")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    bucket = zlib.crc32(key.encode()) % LOCK_BUCKETS
+    with open(os.path.join(directory, f"order-{bucket:03d}.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def now() -> str:

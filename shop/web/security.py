@@ -17,7 +17,7 @@ from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .regions import REGIONS
+from ..regions import REGIONS
 
 
 def amazon_sources(app: Flask) -> str:

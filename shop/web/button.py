@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import current_app, url_for
 
-from . import shipping
-from .money import amazon_price
-from .regions import REGIONS
+from .. import shipping
+from ..money import amazon_price
+from ..regions import REGIONS
 
 SCOPES_SHIPPED = ["name", "email", "phoneNumber", "billingAddress", "shippingAddress"]
 SCOPES_DIGITAL = ["name", "email", "billingAddress"]

@@ -1,0 +1,90 @@
+"""What the shop's blueprints share: who this browser is, the signed-in buyer (loaded once
+per request into ``g``, as in the Flask tutorial), the app's Amazon Pay client and region,
+and the buyer's words for Amazon's reason codes."""
+
+from __future__ import annotations
+
+import functools
+import re
+import secrets
+from collections.abc import Callable
+
+from flask import current_app, g, session, url_for
+
+from ..amazon_pay import AmazonPayClient
+from ..lifecycle import accounts
+from ..regions import REGIONS, Region
+from .problems import Problem
+
+#: Amazon's checkout session ids are UUIDs; anything else never reaches Amazon (fullmatch).
+CHECKOUT_SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+#: Why a payment failed, in the buyer's words (Checkout Session and Charge reason codes).
+REASONS = {
+    "Declined": "Amazon Pay declined the payment.",
+    "HardDeclined": "Amazon Pay declined the payment.",
+    "SoftDeclined": "Amazon Pay could not take the payment just now.",
+    "AmazonRejected": "Amazon Pay declined the payment.",
+    "TransactionTimedOut": "Amazon Pay could not confirm the payment in time.",
+    "ProcessingFailure": "Amazon Pay could not process the payment.",
+    "PaymentMethodNotAllowed": "This payment method cannot be used for this order.",
+    "InvalidChargePermissionStatus": "Your saved Amazon Pay wallet cannot be charged right now.",
+    "BuyerCanceled": "The payment was canceled on Amazon Pay.",
+    "Expired": "The checkout expired before it was completed.",
+    "AmazonCanceled": "Amazon Pay canceled the payment.",
+}
+
+
+def owner_key() -> str:
+    """A random id for this browser's shop session: orders and checkouts are bound to it."""
+    if not isinstance(session.get("owner"), str):
+        session["owner"] = secrets.token_urlsafe(16)
+    return session["owner"]
+
+
+def load_logged_in_user() -> None:
+    """Before every request: the buyer who signed in with Amazon in this browser, or None."""
+    buyer_id = session.get("buyer_id")
+    g.buyer = accounts.get(buyer_id) if isinstance(buyer_id, str) else None
+
+
+def signed_in() -> bool:
+    return g.get("buyer") is not None
+
+
+def buyer_required(view: Callable) -> Callable:
+    """A view for signed-in buyers only; anyone else is asked to sign in."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if g.buyer is None:
+            raise Problem(403, "Please sign in", "Sign in with Amazon to use your saved wallet.", sign_in_link())
+        return view(**kwargs)
+
+    return wrapped
+
+
+def sign_in_link() -> tuple[str, str]:
+    return url_for("wallet.account"), "Sign in"
+
+
+def amazon_pay() -> AmazonPayClient:
+    """The app's one AmazonPayClient (made in create_app, key parsed once)."""
+    return current_app.extensions["amazon_pay"]
+
+
+def region() -> Region:
+    return REGIONS[current_app.config["AMAZON_PAY_REGION"]]
+
+
+def checkout_session_id(
+    raw: str | None,
+    title: str = "This link is not a checkout",
+    message: str = "The address is missing a valid Amazon Pay checkout id.",
+    action: tuple[str, str] | None = None,
+) -> str:
+    """A checkout session id from a URL or form, or a Problem: a malformed id never reaches Amazon."""
+    if not raw or not CHECKOUT_SESSION_ID.fullmatch(raw):
+        current_app.logger.warning("malformed amazonCheckoutSessionId %r", (raw or "")[:80])
+        raise Problem(400, title, message, action)
+    return raw.lower()
