@@ -1,9 +1,15 @@
 """One table: shop region -> Amazon Pay API region, checkout.js, ledger currency, languages,
 and the Amazon hosts the browser talks to (for the Content-Security-Policy).
 
-Sources: Amazon's "Add the Amazon Pay button" page (script per region; UK uses the EU
-script), the official SDKs' region maps (browser.md §1.1, api.md §2), and the CSP allow-list
-of Amazon's own Magento module (peers-and-pitfalls.md C6).
+Sources:
+- checkout.js per region (one "EU / UK" script; ledger currencies per region): Amazon's
+  "Amazon Pay script" page, https://developer.amazon.com/docs/amazon-pay-checkout/amazon-pay-script.html
+  (and https://developer.amazon.com/docs/amazon-pay-checkout/add-the-amazon-pay-button.html);
+- API regions (us, eu, uk, jp; uk shares the EU host): the official SDKs' region maps, e.g.
+  https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/HEAD/src/constants.js (REGION_MAP) and
+  https://github.com/amzn/amazon-pay-api-sdk-php/blob/HEAD/Amazon/Pay/API/Client.php ($regionMappings);
+- Amazon hosts for the CSP: the allow-list of Amazon's own Magento module,
+  https://github.com/amzn/amazon-payments-magento-2-plugin/blob/HEAD/etc/csp_whitelist.xml
 """
 
 from __future__ import annotations

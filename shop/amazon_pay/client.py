@@ -41,7 +41,8 @@ from . import signing
 
 log = logging.getLogger(__name__)
 
-#: Config region -> (API host, value of x-amz-pay-region). Same table as the official SDKs.
+#: Config region -> (API host, value of x-amz-pay-region). Same table as the official SDKs, e.g.
+#: https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/HEAD/src/constants.js (API_ENDPOINTS, REGION_MAP).
 REGIONS = {
     "us": ("pay-api.amazon.com", "na"),
     "na": ("pay-api.amazon.com", "na"),
@@ -58,6 +59,9 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 USER_AGENT = "amazon-pay-flask-storefront/1.0 (Python; requests)"
+
+#: Extra request headers for one call, e.g. ``x-amz-pay-simulation-code``.
+Headers = Mapping[str, str]
 
 
 @dataclass
@@ -82,7 +86,7 @@ class AmazonPayError(Exception):
         message: str,
         request_id: str | None = None,
         retries: int = 0,
-    ):
+    ) -> None:
         super().__init__(f"{status} {reason_code}: {message}")
         self.status = status
         self.reason_code = reason_code
@@ -132,6 +136,7 @@ def is_environment_specific(public_key_id: str) -> bool:
 
 
 def generate_idempotency_key() -> str:
+    """A fresh key for one POST; a retry of that POST must reuse it."""
     return uuid.uuid4().hex  # 32 characters of [0-9a-f]: within Amazon's limit
 
 
@@ -156,7 +161,7 @@ class AmazonPayClient:
         max_retries: int = 3,
         backoff_factor: float = 1.0,
         session: requests.Session | None = None,
-    ):
+    ) -> None:
         if not public_key_id or not isinstance(public_key_id, str):
             raise ValueError("public_key_id: missing (your Public Key ID from Seller Central).")
         region_key = str(region).lower()
@@ -222,7 +227,7 @@ class AmazonPayClient:
         path: str,
         body: bytes = b"",
         query: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         now: datetime | None = None,
     ) -> dict[str, str]:
         """The headers to send for one request, Authorization included (all others signed)."""
@@ -252,7 +257,7 @@ class AmazonPayClient:
         payload: Any = None,
         *,
         idempotency_key: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
         query: Mapping[str, str] | None = None,
     ) -> AmazonPayResponse:
         """Send one signed request; raise AmazonPayError unless Amazon answers 2xx."""
@@ -318,7 +323,10 @@ class AmazonPayClient:
 
     # -- Checkout Session --------------------------------------------------------------
 
-    def create_checkout_session(self, payload: Any, idempotency_key: str | None = None, headers=None):
+    def create_checkout_session(
+        self, payload: Any, idempotency_key: str | None = None, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Create Checkout Session: https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html#create-checkout-session"""
         return self.call(
             "CreateCheckoutSession",
             "POST",
@@ -328,17 +336,26 @@ class AmazonPayClient:
             headers=headers,
         )
 
-    def get_checkout_session(self, checkout_session_id: str, headers=None):
+    def get_checkout_session(self, checkout_session_id: str, headers: Headers | None = None) -> AmazonPayResponse:
+        """Get Checkout Session: https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html#get-checkout-session"""
         return self.call("GetCheckoutSession", "GET", f"/checkoutSessions/{_id(checkout_session_id)}", headers=headers)
 
-    def update_checkout_session(self, checkout_session_id: str, payload: Any, headers=None):
+    def update_checkout_session(
+        self, checkout_session_id: str, payload: Any, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Update Checkout Session: https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html#update-checkout-session"""
         return self.call(
             "UpdateCheckoutSession", "PATCH", f"/checkoutSessions/{_id(checkout_session_id)}", payload, headers=headers
         )
 
     def complete_checkout_session(
-        self, checkout_session_id: str, payload: Any, idempotency_key: str | None = None, headers=None
-    ):
+        self,
+        checkout_session_id: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        headers: Headers | None = None,
+    ) -> AmazonPayResponse:
+        """Complete Checkout Session: https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html#complete-checkout-session"""
         return self.call(
             "CompleteCheckoutSession",
             "POST",
@@ -349,8 +366,13 @@ class AmazonPayClient:
         )
 
     def finalize_checkout_session(
-        self, checkout_session_id: str, payload: Any, idempotency_key: str | None = None, headers=None
-    ):
+        self,
+        checkout_session_id: str,
+        payload: Any,
+        idempotency_key: str | None = None,
+        headers: Headers | None = None,
+    ) -> AmazonPayResponse:
+        """Finalize Checkout Session: https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html#finalize-checkout-session"""
         return self.call(
             "FinalizeCheckoutSession",
             "POST",
@@ -362,12 +384,16 @@ class AmazonPayClient:
 
     # -- Charge Permission -------------------------------------------------------------
 
-    def get_charge_permission(self, charge_permission_id: str, headers=None):
+    def get_charge_permission(self, charge_permission_id: str, headers: Headers | None = None) -> AmazonPayResponse:
+        """Get Charge Permission: https://developer.amazon.com/docs/amazon-pay-api-v2/charge-permission.html#get-charge-permission"""
         return self.call(
             "GetChargePermission", "GET", f"/chargePermissions/{_id(charge_permission_id)}", headers=headers
         )
 
-    def update_charge_permission(self, charge_permission_id: str, payload: Any, headers=None):
+    def update_charge_permission(
+        self, charge_permission_id: str, payload: Any, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Update Charge Permission: https://developer.amazon.com/docs/amazon-pay-api-v2/charge-permission.html#update-charge-permission"""
         return self.call(
             "UpdateChargePermission",
             "PATCH",
@@ -376,7 +402,10 @@ class AmazonPayClient:
             headers=headers,
         )
 
-    def close_charge_permission(self, charge_permission_id: str, payload: Any, headers=None):
+    def close_charge_permission(
+        self, charge_permission_id: str, payload: Any, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Close Charge Permission: https://developer.amazon.com/docs/amazon-pay-api-v2/charge-permission.html#close-charge-permission"""
         return self.call(
             "CloseChargePermission",
             "DELETE",
@@ -387,13 +416,20 @@ class AmazonPayClient:
 
     # -- Charge ------------------------------------------------------------------------
 
-    def create_charge(self, payload: Any, idempotency_key: str | None = None, headers=None):
+    def create_charge(
+        self, payload: Any, idempotency_key: str | None = None, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Create Charge: https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#create-charge"""
         return self.call("CreateCharge", "POST", "/charges", payload, idempotency_key=idempotency_key, headers=headers)
 
-    def get_charge(self, charge_id: str, headers=None):
+    def get_charge(self, charge_id: str, headers: Headers | None = None) -> AmazonPayResponse:
+        """Get Charge: https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#get-charge"""
         return self.call("GetCharge", "GET", f"/charges/{_id(charge_id)}", headers=headers)
 
-    def capture_charge(self, charge_id: str, payload: Any, idempotency_key: str | None = None, headers=None):
+    def capture_charge(
+        self, charge_id: str, payload: Any, idempotency_key: str | None = None, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Capture Charge: https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#capture-charge"""
         return self.call(
             "CaptureCharge",
             "POST",
@@ -403,18 +439,24 @@ class AmazonPayClient:
             headers=headers,
         )
 
-    def cancel_charge(self, charge_id: str, payload: Any, headers=None):
+    def cancel_charge(self, charge_id: str, payload: Any, headers: Headers | None = None) -> AmazonPayResponse:
+        """Cancel Charge: https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#cancel-charge"""
         return self.call("CancelCharge", "DELETE", f"/charges/{_id(charge_id)}/cancel", payload, headers=headers)
 
     # -- Refund and Buyer --------------------------------------------------------------
 
-    def create_refund(self, payload: Any, idempotency_key: str | None = None, headers=None):
+    def create_refund(
+        self, payload: Any, idempotency_key: str | None = None, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Create Refund: https://developer.amazon.com/docs/amazon-pay-api-v2/refund.html#create-refund"""
         return self.call("CreateRefund", "POST", "/refunds", payload, idempotency_key=idempotency_key, headers=headers)
 
-    def get_refund(self, refund_id: str, headers=None):
+    def get_refund(self, refund_id: str, headers: Headers | None = None) -> AmazonPayResponse:
+        """Get Refund: https://developer.amazon.com/docs/amazon-pay-api-v2/refund.html#get-refund"""
         return self.call("GetRefund", "GET", f"/refunds/{_id(refund_id)}", headers=headers)
 
-    def get_buyer(self, buyer_token: str, headers=None):
+    def get_buyer(self, buyer_token: str, headers: Headers | None = None) -> AmazonPayResponse:
+        """Get Buyer: https://developer.amazon.com/docs/amazon-pay-api-v2/buyer.html#get-buyer"""
         return self.call("GetBuyer", "GET", f"/buyers/{_id(buyer_token)}", headers=headers)
 
 
