@@ -38,76 +38,92 @@ class ConfigError(RuntimeError):
 def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None) -> dict[str, Any]:
     """All AMAZON_PAY_* settings as Flask config keys, checked."""
     env = os.environ if environ is None else environ
-    mode = env.get("AMAZON_PAY_MODE", "simulator").strip().lower()
-    if mode not in MODES:
-        raise ConfigError(f"AMAZON_PAY_MODE={mode!r}: use one of {', '.join(MODES)}.")
-    region = env.get("AMAZON_PAY_REGION", "us").strip().lower()
-    if region not in REGIONS:
-        raise ConfigError(f"AMAZON_PAY_REGION={region!r}: use one of {', '.join(REGIONS)}.")
-    algorithm = env.get("AMAZON_PAY_ALGORITHM", ALGORITHM_V2).strip()
-    if algorithm not in (ALGORITHM_V2, ALGORITHM_V1):
-        raise ConfigError(f"AMAZON_PAY_ALGORITHM={algorithm!r}: use {ALGORITHM_V2} (or the legacy {ALGORITHM_V1}).")
-
-    intent = env.get("AMAZON_PAY_PAYMENT_INTENT", "Authorize").strip()
-    if intent not in ("Authorize", "AuthorizeWithCapture"):
-        raise ConfigError(
-            f"AMAZON_PAY_PAYMENT_INTENT={intent!r}: use Authorize (capture when you ship) or "
-            "AuthorizeWithCapture (capture at once)."
-        )
-    pending = env.get("AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION", "true").strip().lower()
-    if pending not in ("true", "false"):
-        raise ConfigError(f"AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION={pending!r}: use true or false.")
-
+    mode = _choice(env, "AMAZON_PAY_MODE", "simulator", MODES, f"use one of {', '.join(MODES)}", lower=True)
     config: dict[str, Any] = {
         "AMAZON_PAY_MODE": mode,
-        "AMAZON_PAY_REGION": region,
-        "AMAZON_PAY_ALGORITHM": algorithm,
-        "AMAZON_PAY_PAYMENT_INTENT": intent,
-        "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": pending == "true",
-        "SECRET_KEY": _secret_key(env) or _instance_secret(instance_path, mode),
+        "AMAZON_PAY_REGION": _choice(
+            env, "AMAZON_PAY_REGION", "us", REGIONS, f"use one of {', '.join(REGIONS)}", lower=True
+        ),
+        "AMAZON_PAY_ALGORITHM": _choice(
+            env,
+            "AMAZON_PAY_ALGORITHM",
+            ALGORITHM_V2,
+            (ALGORITHM_V2, ALGORITHM_V1),
+            f"use {ALGORITHM_V2} (or the legacy {ALGORITHM_V1})",
+        ),
+        "AMAZON_PAY_PAYMENT_INTENT": _choice(
+            env,
+            "AMAZON_PAY_PAYMENT_INTENT",
+            "Authorize",
+            ("Authorize", "AuthorizeWithCapture"),
+            "use Authorize (capture when you ship) or AuthorizeWithCapture (capture at once)",
+        ),
+        "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": _choice(
+            env, "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION", "true", ("true", "false"), "use true or false", True
+        )
+        == "true",
+        "SECRET_KEY": _secret_key(env) or _instance_secret(instance_path),
         "BEHIND_PROXY": env.get("BEHIND_PROXY", "").strip().lower() in ("1", "true", "yes"),
     }
     if mode == "simulator":
-        simulator_url = env.get("AMAZON_PAY_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/")
-        config.update(
-            AMAZON_PAY_PUBLIC_KEY_ID=DEMO_PUBLIC_KEY_ID,
-            AMAZON_PAY_PRIVATE_KEY=demo_private_key(instance_path),
-            AMAZON_PAY_MERCHANT_ID=DEMO_MERCHANT_ID,
-            AMAZON_PAY_STORE_ID=DEMO_STORE_ID,
-            AMAZON_PAY_ENDPOINT=simulator_url,
-            AMAZON_PAY_SANDBOX=True,
-            AMAZON_PAY_SIMULATOR_KEYS=str(Path(instance_path) / "simulator-keys"),
-        )
-        return config
+        config.update(_simulator_account(env, instance_path))
+    else:
+        config.update(_merchant_account(env, mode))
+    return config
 
-    config.update(
-        AMAZON_PAY_PUBLIC_KEY_ID=_required(
-            env,
-            "AMAZON_PAY_PUBLIC_KEY_ID",
-            r"^(SANDBOX-|LIVE-)?[A-Z0-9]{24}$",
-            "24 upper-case letters and digits, optionally after SANDBOX- or LIVE-",
-        ),
-        AMAZON_PAY_MERCHANT_ID=_required(
+
+def _choice(env, name: str, default: str, allowed, hint: str, lower: bool = False) -> str:
+    """A setting that takes one of a few values; a ConfigError that names it otherwise."""
+    value = env.get(name, default).strip()
+    value = value.lower() if lower else value
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: {hint}.")
+    return value
+
+
+def _simulator_account(env, instance_path: str) -> dict[str, Any]:
+    """Simulator mode: the demo's own keys and ids, and the simulator's URL."""
+    return {
+        "AMAZON_PAY_PUBLIC_KEY_ID": DEMO_PUBLIC_KEY_ID,
+        "AMAZON_PAY_PRIVATE_KEY": demo_private_key(instance_path),
+        "AMAZON_PAY_MERCHANT_ID": DEMO_MERCHANT_ID,
+        "AMAZON_PAY_STORE_ID": DEMO_STORE_ID,
+        "AMAZON_PAY_ENDPOINT": env.get("AMAZON_PAY_SIMULATOR_URL", DEFAULT_SIMULATOR_URL).rstrip("/"),
+        "AMAZON_PAY_SANDBOX": True,
+        "AMAZON_PAY_SIMULATOR_KEYS": str(Path(instance_path) / "simulator-keys"),
+    }
+
+
+def _merchant_account(env, mode: str) -> dict[str, Any]:
+    """Sandbox and live: the merchant's keys and ids from Seller Central, each checked."""
+    key_id = _required(
+        env,
+        "AMAZON_PAY_PUBLIC_KEY_ID",
+        r"^(SANDBOX-|LIVE-)?[A-Z0-9]{24}$",
+        "24 upper-case letters and digits, optionally after SANDBOX- or LIVE-",
+    )
+    if key_id.startswith(("SANDBOX-", "LIVE-")) and not key_id.startswith(mode.upper() + "-"):
+        raise ConfigError(f"AMAZON_PAY_PUBLIC_KEY_ID is a {key_id.split('-')[0]} key but AMAZON_PAY_MODE={mode}.")
+    account = {
+        "AMAZON_PAY_PUBLIC_KEY_ID": key_id,
+        "AMAZON_PAY_MERCHANT_ID": _required(
             env,
             "AMAZON_PAY_MERCHANT_ID",
             r"^[A-Z0-9]{10,20}$",
             "your Merchant ID from Seller Central, e.g. A2BCDEFGHIJ3KL",
         ),
-        AMAZON_PAY_STORE_ID=_required(
+        "AMAZON_PAY_STORE_ID": _required(
             env,
             "AMAZON_PAY_STORE_ID",
             r"^amzn1\.application-oa2-client\.[0-9a-f]{32}$",
             "amzn1.application-oa2-client. followed by 32 hex digits",
         ),
-        AMAZON_PAY_ENDPOINT=env.get("AMAZON_PAY_ENDPOINT") or None,
-        AMAZON_PAY_SANDBOX=mode == "sandbox",
-    )
-    key_id = config["AMAZON_PAY_PUBLIC_KEY_ID"]
-    if key_id.startswith(("SANDBOX-", "LIVE-")) and not key_id.startswith(mode.upper() + "-"):
-        raise ConfigError(f"AMAZON_PAY_PUBLIC_KEY_ID is a {key_id.split('-')[0]} key but AMAZON_PAY_MODE={mode}.")
+        "AMAZON_PAY_ENDPOINT": env.get("AMAZON_PAY_ENDPOINT") or None,
+        "AMAZON_PAY_SANDBOX": mode == "sandbox",
+    }
     raw_key = _required(env, "AMAZON_PAY_PRIVATE_KEY", None, "a path to your private key .pem file, or the PEM itself")
     try:
-        config["AMAZON_PAY_PRIVATE_KEY"] = load_private_key(raw_key)
+        account["AMAZON_PAY_PRIVATE_KEY"] = load_private_key(raw_key)
     except ValueError as exc:
         raise ConfigError(f"AMAZON_PAY_PRIVATE_KEY: {str(exc).removeprefix('private_key: ')}") from None
     if mode == "live" and not env.get("SECRET_KEY"):
@@ -115,7 +131,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
             "SECRET_KEY: set a long random value for live mode "
             "(python -c 'import secrets; print(secrets.token_hex())')."
         )
-    return config
+    return account
 
 
 def _secret_key(env) -> str | None:
@@ -142,7 +158,7 @@ def _required(env, name: str, pattern: str | None, expected: str) -> str:
     return value
 
 
-def _instance_secret(instance_path: str, mode: str) -> str:
+def _instance_secret(instance_path: str) -> str:
     """A per-checkout session secret kept under instance/, so sessions survive restarts."""
     path = Path(instance_path) / "secret-key"
     if path.exists():

@@ -23,8 +23,8 @@ from conftest import PUBLIC_KEY_ID, STORE_ID, shop_config
 from test_storefront import ShopBuyer, text
 
 import shop
-from shop.lifecycle import orders
 from shop.amazon_pay import AmazonPayClient, AmazonPayError
+from shop.lifecycle import orders
 
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
 KINDS = ("5xx", "429", "slow", "reset", "lost")

@@ -140,6 +140,35 @@ def generate_idempotency_key() -> str:
     return uuid.uuid4().hex  # 32 characters of [0-9a-f]: within Amazon's limit
 
 
+def _base_url(endpoint: str) -> str:
+    """A configured endpoint (the simulator, a proxy) as a base URL without a trailing slash."""
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"endpoint: {endpoint!r} is not a base URL such as http://127.0.0.1:5001.")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _retrying_session(http: requests.Session, max_retries: int, backoff_factor: float) -> requests.Session:
+    """Retries as the official SDKs do: connection failures, 408/425/429/5xx, honouring
+    Retry-After. POSTs too: their idempotency key makes a repeat safe."""
+    retry = Retry(
+        total=max_retries,
+        connect=max_retries,
+        read=max_retries,
+        status=max_retries,
+        other=0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,
+        backoff_factor=backoff_factor,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry)
+    http.mount("https://", adapter)
+    http.mount("http://", adapter)
+    return http
+
+
 class AmazonPayClient:
     """Signed calls to the Amazon Pay API v2.
 
@@ -179,36 +208,13 @@ class AmazonPayClient:
         self.max_retries = max_retries
 
         host, self.amz_region = REGIONS[region_key]
-        if endpoint:
-            parts = urlsplit(endpoint)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"endpoint: {endpoint!r} is not a base URL such as http://127.0.0.1:5001.")
-            base, host = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}", parts.netloc
-        else:
-            base = f"https://{host}"
-        self.host = host
-        if is_environment_specific(public_key_id):
-            self.base_path = urlsplit(base).path + "/v2"
-        else:
-            self.base_path = urlsplit(base).path + ("/sandbox/v2" if sandbox else "/live/v2")
-        self.base_url = base.rstrip("/") + self.base_path[len(urlsplit(base).path) :]
-
-        self.http = session or requests.Session()
-        retry = Retry(
-            total=max_retries,
-            connect=max_retries,
-            read=max_retries,
-            status=max_retries,
-            other=0,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # POSTs too: the idempotency key makes them safe to repeat
-            backoff_factor=backoff_factor,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        adapter = HTTPAdapter(max_retries=retry)
-        self.http.mount("https://", adapter)
-        self.http.mount("http://", adapter)
+        base = _base_url(endpoint) if endpoint else f"https://{host}"
+        self.host = urlsplit(base).netloc
+        # Environment-specific keys (SANDBOX-…, LIVE-…) carry the environment: no path segment.
+        environment = "" if is_environment_specific(public_key_id) else ("/sandbox" if sandbox else "/live")
+        self.base_path = urlsplit(base).path + environment + "/v2"
+        self.base_url = base.rstrip("/") + environment + "/v2"
+        self.http = _retrying_session(session or requests.Session(), max_retries, backoff_factor)
 
     def __repr__(self) -> str:  # never show the key
         return (
@@ -268,45 +274,48 @@ class AmazonPayClient:
                 raise ValueError("idempotency_key: at most 32 characters of A-Z, a-z, 0-9, '-' and '_'.")
             extra["x-amz-pay-idempotency-key"] = key
         body = _encode_body(payload) if method != "GET" else b""
-        path = self.base_path + resource
-        sent_headers = self.signed_headers(method, path, body, query, extra)
+        sent_headers = self.signed_headers(method, self.base_path + resource, body, query, extra)
         sent_headers["user-agent"] = USER_AGENT
-        url = self.base_url + resource
-
         started = time.perf_counter()
         try:
             response = self.http.request(
-                method, url, params=query, data=body or None, headers=sent_headers, timeout=self.timeout
+                method,
+                self.base_url + resource,
+                params=query,
+                data=body or None,
+                headers=sent_headers,
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            duration_ms = (time.perf_counter() - started) * 1000
-            retries, timed_out = _transport_failure(exc, self.max_retries)
-            reason = "RequestTimeout" if timed_out else "ConnectionError"
-            log.warning(
-                "amazon_pay operation=%s status=none reason=%s duration_ms=%.0f retries=%d",
-                operation,
-                reason,
-                duration_ms,
-                retries,
-            )
-            raise AmazonPayError(
-                None,
-                reason,
-                f"No answer from Amazon Pay after {retries} retries ({type(exc).__name__}).",
-                retries=retries,
-            ) from None
-        duration_ms = (time.perf_counter() - started) * 1000
+            raise self._no_answer(operation, exc, started) from None
+        return self._answer(operation, response, started)
+
+    def _no_answer(self, operation: str, exc: requests.RequestException, started: float) -> AmazonPayError:
+        """The error for a request that got no HTTP answer, even after retries (logged)."""
+        retries, timed_out = _transport_failure(exc, self.max_retries)
+        reason = "RequestTimeout" if timed_out else "ConnectionError"
+        log.warning(
+            "amazon_pay operation=%s status=none reason=%s duration_ms=%.0f retries=%d",
+            operation,
+            reason,
+            (time.perf_counter() - started) * 1000,
+            retries,
+        )
+        message = f"No answer from Amazon Pay after {retries} retries ({type(exc).__name__})."
+        return AmazonPayError(None, reason, message, retries=retries)
+
+    def _answer(self, operation: str, response: requests.Response, started: float) -> AmazonPayResponse:
+        """Amazon's answer, logged; an AmazonPayError unless it is a 2xx with a JSON body."""
         request_id = response.headers.get("x-amz-pay-request-id")
         retries = _retries_from_response(response)
         body_json = _decode_body(response)
-        level = logging.INFO if response.ok else logging.WARNING
         log.log(
-            level,
+            logging.INFO if response.ok else logging.WARNING,
             "amazon_pay operation=%s status=%d request_id=%s duration_ms=%.0f retries=%d%s",
             operation,
             response.status_code,
             request_id,
-            duration_ms,
+            (time.perf_counter() - started) * 1000,
             retries,
             "" if response.ok else f" reason_code={(body_json or {}).get('reasonCode')}",
         )
