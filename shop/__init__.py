@@ -25,7 +25,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import cart
 from . import config as settings
 from .amazon_pay import AmazonPayClient
-from .lifecycle import accounts, orders
+from .lifecycle import accounts, db, orders  # noqa: F401 (the modules declare their tables)
 from .money import display
 from .regions import REGIONS
 from .web import button, pages, problems, security
@@ -43,11 +43,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     client = app.config.get("AMAZON_PAY_CLIENT") or _amazon_pay_client(app.config)
     app.extensions["amazon_pay"] = client
-    app.extensions["amazon_pay_button_signatures"] = button.SignatureCache(client.generate_button_signature)
+    app.extensions["amazon_pay_button_signatures"] = button.signature_cache(client.generate_button_signature)
 
     csrf.init_app(app)
-    orders.init_app(app)
-    accounts.init_app(app)
+    db.init_app(app)
     security.init_app(app)
     problems.init_app(app)
     app.before_request(pages.load_logged_in_user)

@@ -327,7 +327,8 @@ def test_review_page_left_open_for_an_hour_says_it_expired_and_orders_nothing(sh
     with shop_app.app_context():
         from shop.lifecycle import db
 
-        assert db.db().execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0
+        with db.read() as connection:
+            assert connection.exec_driver_sql("SELECT COUNT(*) FROM orders").scalar() == 0
     monkeypatch.undo()
     assert "Cart (1)" in text(shopper.web.get("/cart"))  # the cart is still there
     assert shopper.place_order(review).status_code == 303  # a fresh page works

@@ -162,15 +162,20 @@ def test_session_cookie_is_secure_behind_https_only(client, tmp_path):
     assert "Secure" not in direct.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
 
 
-def test_an_orders_database_from_an_earlier_version_gets_the_new_columns(client, tmp_path):
+def test_an_orders_database_from_before_migrations_is_adopted_by_them(client, tmp_path):
     import sqlite3
 
     database = tmp_path / "orders.sqlite"
     with sqlite3.connect(database) as old:
         old.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, reference TEXT UNIQUE NOT NULL)")
+        old.execute("INSERT INTO orders (reference) VALUES ('ORD-OLD')")
     old.close()
     create_app(shop_config(client, tmp_path))
     with sqlite3.connect(database) as connection:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(orders)")}
+        kept = connection.execute("SELECT reference FROM orders").fetchall()
+        [(version,)] = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     connection.close()
-    assert {"payment_request", "update_started_at", "redirect_url"} <= columns
+    assert {"payment_request", "redirect_url", "charge_id"} <= columns
+    assert kept == [("ORD-OLD",)]  # no order lost
+    assert version == "0001"

@@ -31,7 +31,6 @@ ALGORITHM_V1 = "AMZN-PAY-RSASSA-PSS"
 #: Salt length per algorithm (Amazon's signing page; every official SDK agrees).
 SALT_LENGTHS = {ALGORITHM_V2: 32, ALGORITHM_V1: 20}
 
-EMPTY_BODY_HASH = hashlib.sha256(b"").hexdigest()
 
 # RFC 3986 unreserved characters are the only ones left unencoded.
 _UNRESERVED = "-_.~"

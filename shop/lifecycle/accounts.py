@@ -1,4 +1,4 @@
-"""Buyers who signed in with Amazon, and their saved Amazon Pay wallet.
+"""Buyers who signed in with Amazon, and their saved Amazon Pay wallet (table ``buyers``).
 
 A buyer is known by Amazon's ``buyerId`` (from Get Buyer after Sign in with Amazon). The
 saved wallet is a ``PaymentMethodOnFile`` Charge Permission made at checkout; the shop keeps
@@ -8,22 +8,22 @@ only its id and the product type (PayAndShip / PayOnly) it was saved with. Every
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from . import db as database
+import sqlalchemy as sa
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS buyers (
-    buyer_id TEXT PRIMARY KEY,
-    name TEXT,
-    email TEXT,
-    charge_permission_id TEXT,
-    product_type TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-"""
+from .db import db, now, read, upsert, write
+
+buyers_table = db.Table(
+    "buyers",
+    sa.Column("buyer_id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("email", sa.String(320)),
+    sa.Column("charge_permission_id", sa.String(64)),
+    sa.Column("product_type", sa.String(16)),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -37,32 +37,36 @@ class Buyer:
     updated_at: str
 
 
-def init_app(app) -> None:
-    database.init_app(app, SCHEMA)
-
-
 def get(buyer_id: str | None) -> Buyer | None:
     if not buyer_id:
         return None
-    row: sqlite3.Row | None = database.db().execute("SELECT * FROM buyers WHERE buyer_id = ?", (buyer_id,)).fetchone()
-    return Buyer(**dict(row)) if row else None
+    with read() as connection:
+        row = connection.execute(sa.select(buyers_table).where(buyers_table.c.buyer_id == buyer_id)).first()
+    return Buyer(**row._asdict()) if row else None
 
 
 def signed_in(buyer_id: str, name: str | None, email: str | None) -> Buyer:
-    now = database.now()
-    with database.transaction() as connection:
+    at = now()
+    with write() as connection:
         connection.execute(
-            "INSERT INTO buyers (buyer_id, name, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (buyer_id) DO UPDATE SET name = excluded.name, email = excluded.email,"
-            " updated_at = excluded.updated_at",
-            (buyer_id, name, email, now, now),
+            upsert(
+                buyers_table,
+                "buyer_id",
+                {"name": name, "email": email, "updated_at": at},
+                buyer_id=buyer_id,
+                name=name,
+                email=email,
+                created_at=at,
+                updated_at=at,
+            )
         )
     return get(buyer_id)
 
 
 def save_wallet(buyer_id: str, charge_permission_id: str | None, product_type: str | None) -> None:
-    with database.transaction() as connection:
+    with write() as connection:
         connection.execute(
-            "UPDATE buyers SET charge_permission_id = ?, product_type = ?, updated_at = ? WHERE buyer_id = ?",
-            (charge_permission_id, product_type, database.now(), buyer_id),
+            sa.update(buyers_table)
+            .where(buyers_table.c.buyer_id == buyer_id)
+            .values(charge_permission_id=charge_permission_id, product_type=product_type, updated_at=now())
         )

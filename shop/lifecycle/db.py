@@ -1,59 +1,156 @@
-"""The shop's SQLite database (``instance/orders.sqlite``): one connection per request.
+"""The shop's database, through SQLAlchemy 2 (Core): SQLite under ``instance/`` by default,
+PostgreSQL when ``DATABASE_URL`` names one. The schema changes only through Alembic
+migrations (``migrations/``, run by ``flask db upgrade``; the demo runs them on start).
 
-As in the Flask tutorial: ``db()`` opens it on first use in a request, the app context
-closes it, and ``init_app`` creates the tables each module declares (orders, accounts).
-``order_lock`` serialises work on one order across threads and processes, without a
-polling loop, and is released by the operating system if its holder dies.
+Every function of the lifecycle layer is one short unit of work on a connection of its own
+(``read()`` or ``write()``), never a transaction held open while Amazon is called. A write
+transaction starts with its write (INSERT … ON CONFLICT, UPDATE), so two requests for the
+same order are serialised by the database, on SQLite and on PostgreSQL alike.
+
+``order_lock`` serialises work on one order across threads, processes and machines without
+a polling loop, and its holder's death releases it: a PostgreSQL advisory lock, or on SQLite
+(one machine) an ``flock`` on a lock file.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
-import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-from flask import Flask, current_app, g
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from flask_migrate import Migrate, upgrade
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
-#: Lock files for ``order_lock``: two orders share one only by chance, and then merely wait.
+db = SQLAlchemy()
+migrate = Migrate()
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
+
+#: Lock files for ``order_lock`` on SQLite: two orders share one only by chance, and then wait.
 LOCK_BUCKETS = 64
 
 
-def db() -> sqlite3.Connection:
-    if "db" not in g:
-        # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE) where it matters.
-        g.db = sqlite3.connect(current_app.config["DATABASE"], timeout=10, isolation_level=None)
-        g.db.row_factory = sqlite3.Row
-    return g.db
+class Money(sa.TypeDecorator):
+    """A Decimal amount stored as its exact text ("25.00", "3200"): the same on every database,
+    never a float."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url(app))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.abspath(MIGRATIONS))
+    if app.config.get("DATABASE_MIGRATE_ON_START", True):
+        with app.app_context():
+            migrate_to_head()
+
+
+def migrate_to_head() -> None:
+    """Bring the database to the newest migration. A brand-new, empty database gets the
+    tables at once and is stamped with the head revision, as Alembic's docs advise ("create
+    all, then stamp"); a test proves that this and the migrations give the same schema."""
+    if sa.inspect(db.engine).get_table_names():
+        upgrade()
+        return
+    with write() as connection:
+        db.metadata.create_all(connection)
+        version = sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), primary_key=True))
+        version.create(connection)
+        connection.execute(version.insert().values(version_num=head_revision()))
+
+
+@functools.cache
+def head_revision() -> str:
+    return ScriptDirectory(os.path.abspath(MIGRATIONS)).get_current_head()
+
+
+def database_url(app: Flask) -> str:
+    """``DATABASE_URL`` (a PostgreSQL server), else SQLite at ``DATABASE`` under instance/."""
+    url = app.config.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs say postgres://; SQLAlchemy wants a driver: psycopg 3.
+        return url.replace("postgres://", "postgresql+psycopg://", 1).replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
+    return "sqlite:///" + os.path.abspath(app.config["DATABASE"])
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Wait for a writer (up to 10 s) instead of failing at once.
+        return {"connect_args": {"timeout": 10}}
+    return {"pool_pre_ping": True}
+
+
+def is_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
 
 
 @contextmanager
-def transaction() -> Iterator[sqlite3.Connection]:
-    """A write transaction that takes the database lock at once: two requests for the same
-    order (a double click) are serialised instead of both inserting."""
-    connection = db()
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+def read() -> Iterator[Connection]:
+    """A connection for reads; no transaction is left open."""
+    with db.engine.connect() as connection:
         yield connection
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
+
+
+@contextmanager
+def write() -> Iterator[Connection]:
+    """A write transaction: committed when the block ends, rolled back if it raises."""
+    with db.engine.begin() as connection:
+        yield connection
+
+
+def insert_or_ignore(table: sa.Table, **values: Any) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING, in the database's own dialect."""
+    dialect = postgresql if is_postgresql() else sqlite
+    return dialect.insert(table).values(**values).on_conflict_do_nothing()
+
+
+def upsert(table: sa.Table, key: str, update: dict[str, Any], **values: Any) -> sa.Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE SET update, in the database's own dialect."""
+    dialect = postgresql if is_postgresql() else sqlite
+    return dialect.insert(table).values(**values).on_conflict_do_update(index_elements=[key], set_=update)
 
 
 @contextmanager
 def order_lock(key: str) -> Iterator[None]:
     """Hold the lock of one order (by its reference) while a block runs: a second request for
-    the same order waits in the kernel until the first is done, then sees its result. A lock
-    file per bucket under ``instance/locks/``; ``flock`` is released when the holder's file
-    is closed, including when its process is killed, so a crash never blocks an order."""
+    the same order, on any worker or machine, waits until the first is done, then sees its
+    result. Released when the block ends, and by the database or the kernel if the holder
+    dies, so a crash never blocks an order."""
+    number = zlib.crc32(key.encode())
+    if is_postgresql():
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": number})
+            try:
+                yield
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": number})
+                connection.commit()
+        return
     directory = os.path.join(current_app.instance_path, "locks")
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    bucket = zlib.crc32(key.encode()) % LOCK_BUCKETS
-    with open(os.path.join(directory, f"order-{bucket:03d}.lock"), "a") as handle:
+    with open(os.path.join(directory, f"order-{number % LOCK_BUCKETS:03d}.lock"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -63,32 +160,3 @@ def order_lock(key: str) -> Iterator[None]:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def close_db(_error: BaseException | None = None) -> None:
-    connection = g.pop("db", None)
-    if connection is not None:
-        connection.close()
-
-
-def init_app(app: Flask, *schemas: str) -> None:
-    connection = sqlite3.connect(app.config["DATABASE"])
-    try:
-        for schema in schemas:
-            connection.executescript(schema)
-    finally:
-        connection.close()
-    app.teardown_appcontext(close_db)
-
-
-def add_missing_columns(app: Flask, table: str, columns: dict[str, str]) -> None:
-    """A minimal migration: add columns a newer version declares (SQLite ALTER TABLE ADD)."""
-    connection = sqlite3.connect(app.config["DATABASE"])
-    try:
-        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
-        for name, kind in columns.items():
-            if name not in present:
-                connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-        connection.commit()
-    finally:
-        connection.close()

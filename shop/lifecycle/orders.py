@@ -1,4 +1,5 @@
-"""Orders in SQLite (``instance/orders.sqlite``), with every state change recorded.
+"""Orders, with every state change recorded (tables ``orders``, ``order_events``,
+``checkout_claims``; see ``db.py`` for the database).
 
 An order is made from the server's cart, once per payment request: at Place Order for an
 Amazon Checkout Session, or when a signed-in buyer pays with the saved wallet. The request
@@ -16,55 +17,55 @@ Session**, which optional features (the saved wallet) listen to.
 
 from __future__ import annotations
 
-import json
 import secrets
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from blinker import Namespace
+from sqlalchemy.engine import Connection, Row
 
 from ..money import Totals
-from . import db as database
+from .db import Money, db, insert_or_ignore, now, order_lock, read, write
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    id INTEGER PRIMARY KEY,
-    reference TEXT UNIQUE NOT NULL,
-    payment_request TEXT UNIQUE NOT NULL,
-    checkout_session_id TEXT UNIQUE,
-    owner TEXT NOT NULL,
-    status TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    subtotal TEXT NOT NULL,
-    shipping TEXT NOT NULL,
-    tax TEXT NOT NULL,
-    total TEXT NOT NULL,
-    items TEXT NOT NULL,
-    buyer_email TEXT,
-    charge_id TEXT,
-    charge_permission_id TEXT,
-    failure_reason TEXT,
-    update_started_at TEXT,
-    redirect_url TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS order_events (
-    id INTEGER PRIMARY KEY,
-    order_id INTEGER NOT NULL REFERENCES orders (id),
-    at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    detail TEXT
-);
-CREATE TABLE IF NOT EXISTS checkout_claims (
-    checkout_session_id TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
+orders_table = db.Table(
+    "orders",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("reference", sa.String(40), unique=True, nullable=False),
+    sa.Column("payment_request", sa.String(120), unique=True, nullable=False),
+    sa.Column("checkout_session_id", sa.String(64), unique=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, index=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("subtotal", Money, nullable=False),
+    sa.Column("shipping", Money, nullable=False),
+    sa.Column("tax", Money, nullable=False),
+    sa.Column("total", Money, nullable=False),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("buyer_email", sa.String(320)),
+    sa.Column("charge_id", sa.String(64)),
+    sa.Column("charge_permission_id", sa.String(64)),
+    sa.Column("failure_reason", sa.String(64)),
+    sa.Column("redirect_url", sa.Text),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+)
+events_table = db.Table(
+    "order_events",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False, index=True),
+    sa.Column("at", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text),
+)
+claims_table = db.Table(
+    "checkout_claims",
+    sa.Column("checkout_session_id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
 
 FINAL = ("paid", "pending", "failed")
 
@@ -92,53 +93,33 @@ class Order:
     charge_id: str | None
     charge_permission_id: str | None
     failure_reason: str | None
-    update_started_at: str | None
     redirect_url: str | None
     created_at: str
     updated_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Order:
-        values = dict(row)
-        for name in ("subtotal", "shipping", "tax", "total"):
-            values[name] = Decimal(values[name])
-        values["items"] = json.loads(values["items"])
-        return cls(**values)
+    def from_row(cls, row: Row) -> Order:
+        return cls(**row._asdict())
 
     @property
     def totals(self) -> Totals:
         return Totals(self.subtotal, self.shipping, self.tax, self.total, self.currency)
 
 
-def init_app(app) -> None:
-    database.init_app(app, SCHEMA)
-    # Databases made by earlier versions of this file get the newer columns.
-    database.add_missing_columns(
-        app, "orders", {"payment_request": "TEXT", "update_started_at": "TEXT", "redirect_url": "TEXT"}
-    )
-
-
 def claim_checkout_session(checkout_session_id: str, owner: str) -> bool:
     """Bind an Amazon checkout session to the first browser session that brings it back
     from Amazon; False if it already belongs to someone else."""
-    connection = database.db()
-    connection.execute(
-        "INSERT OR IGNORE INTO checkout_claims (checkout_session_id, owner, created_at) VALUES (?, ?, ?)",
-        (checkout_session_id, owner, database.now()),
-    )
-    row = connection.execute(
-        "SELECT owner FROM checkout_claims WHERE checkout_session_id = ?", (checkout_session_id,)
-    ).fetchone()
-    return row is not None and row["owner"] == owner
+    with write() as connection:
+        connection.execute(
+            insert_or_ignore(claims_table, checkout_session_id=checkout_session_id, owner=owner, created_at=now())
+        )
+    return claim_owner(checkout_session_id) == owner
 
 
 def claim_owner(checkout_session_id: str) -> str | None:
-    row = (
-        database.db()
-        .execute("SELECT owner FROM checkout_claims WHERE checkout_session_id = ?", (checkout_session_id,))
-        .fetchone()
-    )
-    return row["owner"] if row else None
+    query = sa.select(claims_table.c.owner).where(claims_table.c.checkout_session_id == checkout_session_id)
+    with read() as connection:
+        return connection.execute(query).scalar()
 
 
 def items_from_cart(lines) -> list[dict[str, Any]]:
@@ -165,101 +146,105 @@ def create(
     charge_permission_id: str | None = None,
 ) -> Order:
     """The order for this payment request (``checkout:<id>`` or ``wallet:<nonce>``): made
-    once; a repeat returns the first one."""
-    now, reference = database.now(), "ORD-" + secrets.token_hex(4).upper()
-    with database.transaction() as connection:
-        existing = by_payment_request(payment_request)
-        if existing is not None:
-            return existing
-        cursor = connection.execute(
-            "INSERT INTO orders (reference, payment_request, checkout_session_id, owner, status, currency, subtotal,"
-            " shipping, tax, total, items, buyer_email, charge_permission_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, 'awaiting_payment', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                reference,
-                payment_request,
-                checkout_session_id,
-                owner,
-                totals.currency,
-                str(totals.subtotal),
-                str(totals.shipping),
-                str(totals.tax),
-                str(totals.total),
-                json.dumps(items),
-                buyer_email,
-                charge_permission_id,
-                now,
-                now,
-            ),
-        )
-        connection.execute(
-            "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, 'awaiting_payment', ?)",
-            (cursor.lastrowid, now, f"Order placed; total {totals.total} {totals.currency}"),
-        )
+    once; a repeat (a double click, a second tab, another app server) returns the first one."""
+    at = now()
+    order = {
+        "reference": "ORD-" + secrets.token_hex(4).upper(),
+        "payment_request": payment_request,
+        "checkout_session_id": checkout_session_id,
+        "owner": owner,
+        "status": "awaiting_payment",
+        "currency": totals.currency,
+        "subtotal": totals.subtotal,
+        "shipping": totals.shipping,
+        "tax": totals.tax,
+        "total": totals.total,
+        "items": items,
+        "buyer_email": buyer_email,
+        "charge_permission_id": charge_permission_id,
+        "created_at": at,
+        "updated_at": at,
+    }
+    with write() as connection:
+        # The UNIQUE payment request decides who makes the order; the loser finds it below.
+        made = connection.execute(insert_or_ignore(orders_table, **order).returning(orders_table.c.id)).scalar()
+        if made is not None:
+            _event(connection, made, "awaiting_payment", f"Order placed; total {totals.total} {totals.currency}")
     return by_payment_request(payment_request)
 
 
-def _one(where: str, value: str) -> Order | None:
-    assert where in ("payment_request", "checkout_session_id", "reference"), where  # never SQL from input
-    row = database.db().execute(f"SELECT * FROM orders WHERE {where} = ?", (value,)).fetchone()
+def _event(connection: Connection, order_id: int, status: str, detail: str) -> None:
+    connection.execute(sa.insert(events_table).values(order_id=order_id, at=now(), status=status, detail=detail))
+
+
+def _one(column: sa.Column, value: str) -> Order | None:
+    with read() as connection:
+        row = connection.execute(sa.select(orders_table).where(column == value)).first()
     return Order.from_row(row) if row else None
 
 
 def by_payment_request(payment_request: str) -> Order | None:
-    return _one("payment_request", payment_request)
+    return _one(orders_table.c.payment_request, payment_request)
 
 
 def by_checkout_session(checkout_session_id: str) -> Order | None:
-    return _one("checkout_session_id", checkout_session_id)
+    return _one(orders_table.c.checkout_session_id, checkout_session_id)
 
 
 def by_reference(reference: str) -> Order | None:
-    return _one("reference", reference)
+    return _one(orders_table.c.reference, reference)
 
 
 def redirect_once(order: Order, update: Callable[[Order], str]) -> str:
     """Amazon's ``amazonPayRedirectUrl`` for this order, from exactly one successful Update
     Checkout Session: ``update(order)`` sends it and returns the URL. A double click or a
-    second tab waits for the first request (no polling: a lock the OS frees if that request
+    second tab waits for the first request (no polling: a lock released even if that request
     dies) and reuses its URL. If ``update`` raises, nothing is stored and the next Place
     Order tries again."""
     if order.redirect_url:
         return order.redirect_url
-    with database.order_lock(order.reference):
+    with order_lock(order.reference):
         current = by_reference(order.reference)
         if current.redirect_url:
             return current.redirect_url
         redirect_url = update(current)
-        with database.transaction() as connection:
-            connection.execute("UPDATE orders SET redirect_url = ? WHERE id = ?", (redirect_url, order.id))
+        with write() as connection:
             connection.execute(
-                "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, ?, ?)",
-                (order.id, database.now(), order.status, "Update Checkout Session: buyer sent to Amazon Pay"),
+                sa.update(orders_table).where(orders_table.c.id == order.id).values(redirect_url=redirect_url)
             )
+            _event(connection, order.id, order.status, "Update Checkout Session: buyer sent to Amazon Pay")
     return redirect_url
 
 
 def record(order: Order, status: str, detail: str, **fields: str | None) -> Order:
     """Move the order to ``status``, store ``fields`` (charge ids, failure reason), log an event."""
     allowed = {"charge_id", "charge_permission_id", "failure_reason"}
-    assert set(fields) <= allowed, fields  # column names come from this whitelist, never from input
-    now = database.now()
-    assignments = "".join(f", {name} = ?" for name in fields)
-    with database.transaction() as connection:
+    assert set(fields) <= allowed, fields
+    with write() as connection:
         connection.execute(
-            f"UPDATE orders SET status = ?, updated_at = ?{assignments} WHERE id = ?",
-            (status, now, *fields.values(), order.id),
+            sa.update(orders_table)
+            .where(orders_table.c.id == order.id)
+            .values(status=status, updated_at=now(), **fields)
         )
-        connection.execute(
-            "INSERT INTO order_events (order_id, at, status, detail) VALUES (?, ?, ?, ?)",
-            (order.id, now, status, detail),
-        )
+        _event(connection, order.id, status, detail)
     return by_reference(order.reference)
 
 
-def events(order: Order) -> list[sqlite3.Row]:
-    return (
-        database.db()
-        .execute("SELECT at, status, detail FROM order_events WHERE order_id = ? ORDER BY id", (order.id,))
-        .fetchall()
+def events(order: Order) -> list[Row]:
+    query = sa.select(events_table.c.at, events_table.c.status, events_table.c.detail)
+    with read() as connection:
+        return connection.execute(query.where(events_table.c.order_id == order.id).order_by(events_table.c.id)).all()
+
+
+def lock_unsettled(connection: Connection, limit: int = 50) -> list[Order]:
+    """Orders not yet final, locked for this transaction: ``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL, so that several workers (or app servers) settling orders at once each take
+    different ones. SQLite has one writer at a time and no row locks: the clause is left out."""
+    query = (
+        sa.select(orders_table)
+        .where(orders_table.c.status.not_in(FINAL))
+        .order_by(orders_table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
+    return [Order.from_row(row) for row in connection.execute(query)]

@@ -10,8 +10,9 @@ so its signature is computed once and cached per payload string.
 
 from __future__ import annotations
 
+import functools
 import json
-import threading
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -25,22 +26,9 @@ SCOPES_SHIPPED = ["name", "email", "phoneNumber", "billingAddress", "shippingAdd
 SCOPES_DIGITAL = ["name", "email", "billingAddress"]
 
 
-class SignatureCache:
+def signature_cache(sign: Callable[[str], str], size: int = 64) -> Callable[[str], str]:
     """Button signatures by payload string (PSS signatures differ each time; any one verifies)."""
-
-    def __init__(self, sign, size: int = 64):
-        self._sign, self._size, self._cache, self._lock = sign, size, {}, threading.Lock()
-
-    def __call__(self, payload: str) -> str:
-        with self._lock:
-            if payload in self._cache:
-                return self._cache[payload]
-        signature = self._sign(payload)
-        with self._lock:
-            if len(self._cache) >= self._size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[payload] = signature
-        return signature
+    return functools.lru_cache(maxsize=size)(sign)
 
 
 def _serialise(payload: dict[str, Any]) -> str:
