@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from . import faults
-from .api import REGION_ALIASES, ROUTES, store
+from .api import OPERATIONS, REGION_ALIASES, store
 from .buyers import ADDRESSES, INSTRUMENTS
 from .errors import ApiError, invalid_parameter, missing_parameter
 from .operations import Store, add_query
@@ -241,7 +241,7 @@ def get_faults():
 def set_faults():
     """Fail the API on purpose: ``{"seed"?, "rules": [{"operation", "kind", "rate"?, "times"?}],
     "slowSeconds"?}`` replaces the rules and restarts the counters (faults.py)."""
-    rules, seed, slow_seconds = faults.parse_config(_json(), {name for _method, _pattern, name, _status in ROUTES})
+    rules, seed, slow_seconds = faults.parse_config(_json(), OPERATIONS)
     state = store()
     state.faults.configure(rules, seed, slow_seconds)
     return jsonify(state.faults.to_json())
