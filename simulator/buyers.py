@@ -132,10 +132,6 @@ def _matches(address: dict[str, Any], rules: dict[str, Any]) -> bool:
     return any(str(address.get("postalCode", "")).startswith(str(z)) for z in zips)
 
 
-def allowed_addresses(delivery_specifications: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    return {key: a for key, a in ADDRESSES.items() if address_allowed(a, delivery_specifications)}
-
-
 def address_id(address: dict[str, Any] | None) -> str | None:
     """The address book id of an address the simulator handed out, if any."""
     if address is None:
