@@ -136,7 +136,8 @@ def environment(segment: str | None, public_key_id: str) -> str:
         return "Sandbox"
     if upper.startswith("LIVE"):
         return "Live"
-    # SIMULATOR CHOICE: every official SDK adds /sandbox or /live for such keys (api.md §2).
+    # SIMULATOR CHOICE: every official SDK adds /sandbox or /live for such keys, e.g. createServiceUrl in
+    # https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php
     raise ApiError(
         400,
         "InvalidRequest",

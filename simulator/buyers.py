@@ -1,7 +1,7 @@
 """Simulated buyers: their addresses and the sandbox payment instruments.
 
 The instruments are Amazon's simulated payment methods for sandbox test buyers
-(developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html, api.md §6.1):
+(https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html):
 the card ending selects the outcome when the buyer returns through amazonPayRedirectUrl.
 """
 

@@ -1,4 +1,4 @@
-"""Test-control endpoints: play the buyer without a browser (design contract 4).
+"""Test-control endpoints: play the buyer without a browser.
 
 Amazon's hosted pages are where a buyer clicks the button, signs in and picks an address
 and a payment method, then passes through ``amazonPayRedirectUrl``. These JSON endpoints do
