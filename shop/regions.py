@@ -1,9 +1,12 @@
 """One table: shop region -> Amazon Pay API region, checkout.js, ledger currency, languages,
 and the Amazon hosts the browser talks to (for the Content-Security-Policy).
 
-Sources: Amazon's "Add the Amazon Pay button" page (script per region; UK uses the EU
-script), the official SDKs' region maps (browser.md §1.1, api.md §2), and the CSP allow-list
-of Amazon's own Magento module (peers-and-pitfalls.md C6).
+Sources: Amazon's "Add the Amazon Pay button" page (script per region; UK uses the EU script),
+https://developer.amazon.com/docs/amazon-pay-checkout/add-the-amazon-pay-button.html; the
+official SDKs' region maps, e.g. $regionMappings in
+https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php; and the
+CSP allow-list of Amazon's own Magento module,
+https://github.com/amzn/amazon-payments-magento-2-plugin/blob/master/etc/csp_whitelist.xml
 """
 
 from __future__ import annotations
