@@ -16,6 +16,8 @@ import re
 import socket
 import struct
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -31,36 +33,95 @@ log = logging.getLogger(__name__)
 bp = Blueprint("amazon_pay_api", __name__)
 
 _ID = r"(?P<id>[^/]+)"
-#: (method, resource pattern, operation name, success status)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What an operation's handler gets: the parsed request, in the caller's environment."""
+
+    state: Store
+    env: str
+    object_id: str  # the {id} of the path, "" for a create
+    body: dict[str, Any]
+    code: str | None  # x-amz-pay-simulation-code
+    base_url: str
+    region: str
+
+
+#: A handler answers with a body (the route's status), or with (status, body).
+Handler = Callable[[Call], dict[str, Any] | tuple[int, dict[str, Any]]]
+
+
+def _create_checkout_session(call: Call) -> dict[str, Any]:
+    session = call.state.create_checkout_session(call.env, call.body)
+    session.region = call.region
+    return session.to_json(call.base_url)
+
+
+def _complete_checkout_session(call: Call) -> tuple[int, dict[str, Any]]:
+    status, session = call.state.complete_checkout_session(call.env, call.object_id, call.body, call.code)
+    return status, session.to_json(call.base_url)
+
+
+def _finalize_checkout_session(call: Call) -> tuple[int, dict[str, Any]]:
+    status, session = call.state.finalize_checkout_session(call.env, call.object_id, call.body)
+    return status, session.to_json(call.base_url)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: str  # the resource after /v2, {id} as _ID
+    operation: str
+    status: int  # on success, unless the handler says otherwise
+    handler: Handler
+
+
+#: Every operation of the API: adding one is a row here (and its Store method).
+# fmt: off
 ROUTES = [
-    ("POST", r"/checkoutSessions", "CreateCheckoutSession", 201),
-    ("GET", rf"/checkoutSessions/{_ID}", "GetCheckoutSession", 200),
-    ("PATCH", rf"/checkoutSessions/{_ID}", "UpdateCheckoutSession", 200),
-    ("POST", rf"/checkoutSessions/{_ID}/complete", "CompleteCheckoutSession", 200),
-    ("POST", rf"/checkoutSessions/{_ID}/finalize", "FinalizeCheckoutSession", 200),
-    ("GET", rf"/chargePermissions/{_ID}", "GetChargePermission", 200),
-    ("PATCH", rf"/chargePermissions/{_ID}", "UpdateChargePermission", 200),
-    ("DELETE", rf"/chargePermissions/{_ID}/close", "CloseChargePermission", 200),
-    ("POST", r"/charges", "CreateCharge", 201),
-    ("GET", rf"/charges/{_ID}", "GetCharge", 200),
-    ("POST", rf"/charges/{_ID}/capture", "CaptureCharge", 200),
-    ("DELETE", rf"/charges/{_ID}/cancel", "CancelCharge", 200),
-    ("POST", r"/refunds", "CreateRefund", 201),
-    ("GET", rf"/refunds/{_ID}", "GetRefund", 200),
-    ("GET", rf"/buyers/{_ID}", "GetBuyer", 200),
+    Route("POST", r"/checkoutSessions", "CreateCheckoutSession", 201, _create_checkout_session),
+    Route("GET", rf"/checkoutSessions/{_ID}", "GetCheckoutSession", 200,
+          lambda c: c.state.session(c.env, c.object_id).to_json(c.base_url)),
+    Route("PATCH", rf"/checkoutSessions/{_ID}", "UpdateCheckoutSession", 200,
+          lambda c: c.state.update_checkout_session(c.env, c.object_id, c.body).to_json(c.base_url)),
+    Route("POST", rf"/checkoutSessions/{_ID}/complete", "CompleteCheckoutSession", 200, _complete_checkout_session),
+    Route("POST", rf"/checkoutSessions/{_ID}/finalize", "FinalizeCheckoutSession", 200, _finalize_checkout_session),
+    Route("GET", rf"/chargePermissions/{_ID}", "GetChargePermission", 200,
+          lambda c: c.state.charge_permission(c.env, c.object_id).to_json()),
+    Route("PATCH", rf"/chargePermissions/{_ID}", "UpdateChargePermission", 200,
+          lambda c: c.state.update_charge_permission(c.env, c.object_id, c.body).to_json()),
+    Route("DELETE", rf"/chargePermissions/{_ID}/close", "CloseChargePermission", 200,
+          lambda c: c.state.close_charge_permission(c.env, c.object_id, c.body, c.code).to_json()),
+    Route("POST", r"/charges", "CreateCharge", 201,
+          lambda c: c.state.create_charge(c.env, c.body, c.code).to_json()),
+    Route("GET", rf"/charges/{_ID}", "GetCharge", 200,
+          lambda c: c.state.charge(c.env, c.object_id).to_json()),
+    Route("POST", rf"/charges/{_ID}/capture", "CaptureCharge", 200,
+          lambda c: c.state.capture_charge(c.env, c.object_id, c.body, c.code).to_json()),
+    Route("DELETE", rf"/charges/{_ID}/cancel", "CancelCharge", 200,
+          lambda c: c.state.cancel_charge(c.env, c.object_id, c.body).to_json()),
+    Route("POST", r"/refunds", "CreateRefund", 201,
+          lambda c: c.state.create_refund(c.env, c.body, c.code).to_json()),
+    Route("GET", rf"/refunds/{_ID}", "GetRefund", 200,
+          lambda c: c.state.refund(c.env, c.object_id).to_json()),
+    Route("GET", rf"/buyers/{_ID}", "GetBuyer", 200,
+          lambda c: c.state.get_buyer(c.object_id)),
 ]
-_COMPILED = [(method, re.compile(f"^{pattern}/?$"), name, status) for method, pattern, name, status in ROUTES]
+# fmt: on
+OPERATIONS = {route.operation for route in ROUTES}
+_COMPILED = [(re.compile(f"^{route.pattern}/?$"), route) for route in ROUTES]
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 REGION_ALIASES = {"na": "na", "us": "na", "eu": "eu", "de": "eu", "uk": "eu", "jp": "jp", "fe": "jp"}
 
 
-def match(method: str, resource: str) -> tuple[str, dict[str, str], int]:
+def match(method: str, resource: str) -> tuple[Route, dict[str, str]]:
     allowed = False
-    for route_method, pattern, name, status in _COMPILED:
+    for pattern, route in _COMPILED:
         found = pattern.match(resource)
         if found:
-            if route_method == method:
-                return name, found.groupdict(), status
+            if route.method == method:
+                return route, found.groupdict()
             allowed = True
     if allowed:
         raise ApiError(405, "RequestNotSupported", f"The HTTP method {method} is not supported for {resource}.")
@@ -75,7 +136,8 @@ def environment(segment: str | None, public_key_id: str) -> str:
         return "Sandbox"
     if upper.startswith("LIVE"):
         return "Live"
-    # SIMULATOR CHOICE: every official SDK adds /sandbox or /live for such keys (api.md §2).
+    # SIMULATOR CHOICE: every official SDK adds /sandbox or /live for such keys, e.g. createServiceUrl in
+    # https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php
     raise ApiError(
         400,
         "InvalidRequest",
@@ -98,7 +160,8 @@ def api(segment: str | None, rest: str):
     request_id = str(uuid.uuid4())
     operation = fault = None
     try:
-        operation, params, status = match(request.method, "/" + rest)
+        route, params = match(request.method, "/" + rest)
+        operation = route.operation
         state_faults = store().faults
         fault = state_faults.draw(operation)  # faults.py: None unless a test asked for faults
         if fault == "reset":
@@ -106,7 +169,7 @@ def api(segment: str | None, rest: str):
             return drop_connection()
         if fault in ("5xx", "429"):
             raise faults.error(fault)
-        status, body = handle(operation, params, status, segment)
+        status, body = handle(route, params, segment)
     except ApiError as error:
         status, body = error.status, error.body()
     if fault == "slow":
@@ -154,7 +217,7 @@ def request_id_on_every_answer(response):
     return response
 
 
-def handle(operation: str, params: dict[str, str], status: int, segment: str | None) -> tuple[int, dict[str, Any]]:
+def handle(route: Route, params: dict[str, str], segment: str | None) -> tuple[int, dict[str, Any]]:
     state = store()
     caller = verify_request(request, current_app.config["SIMULATOR_KEYS"], state.clock.request_time())
     env = environment(segment, caller.public_key_id)
@@ -166,7 +229,7 @@ def handle(operation: str, params: dict[str, str], status: int, segment: str | N
         )
     with state.lock:
         if request.method == "POST" and key:
-            fingerprint = hashlib.sha256(f"{operation}\n{params}\n".encode() + raw).hexdigest()
+            fingerprint = hashlib.sha256(f"{route.operation}\n{params}\n".encode() + raw).hexdigest()
             saved = state.idempotency.get((env, key))
             if saved is not None:
                 if saved[0] != fingerprint:
@@ -178,57 +241,28 @@ def handle(operation: str, params: dict[str, str], status: int, segment: str | N
                     )
                 return saved[1], saved[2]
             try:
-                result = run(operation, params, status, env, raw)
+                result = run(route, params, env, raw)
             except ApiError as error:
                 result = (error.status, error.body())
             if result[0] < 500:
                 state.idempotency[(env, key)] = (fingerprint, *result)
             return result
-        return run(operation, params, status, env, raw)
+        return run(route, params, env, raw)
 
 
-def run(operation: str, params: dict[str, str], status: int, env: str, raw: bytes) -> tuple[int, dict[str, Any]]:
-    state = store()
+def run(route: Route, params: dict[str, str], env: str, raw: bytes) -> tuple[int, dict[str, Any]]:
     body = parse_body(raw) if request.method != "GET" else {}
     code = request.headers.get("x-amz-pay-simulation-code")
-    object_id = params.get("id", "")
-    base_url = current_app.config.get("SIMULATOR_PUBLIC_URL") or request.host_url.rstrip("/")
-    region = REGION_ALIASES.get((request.headers.get("x-amz-pay-region") or "na").lower(), "na")
-    if operation not in SIMULATION_CODES:
-        check_simulation_code(operation, code, env)  # no code applies here: any code is an error
-
-    if operation == "CreateCheckoutSession":
-        session = state.create_checkout_session(env, body)
-        session.region = region
-        return status, session.to_json(base_url)
-    if operation == "GetCheckoutSession":
-        return status, state.session(env, object_id).to_json(base_url)
-    if operation == "UpdateCheckoutSession":
-        return status, state.update_checkout_session(env, object_id, body).to_json(base_url)
-    if operation == "CompleteCheckoutSession":
-        status, session = state.complete_checkout_session(env, object_id, body, code)
-        return status, session.to_json(base_url)
-    if operation == "FinalizeCheckoutSession":
-        status, session = state.finalize_checkout_session(env, object_id, body)
-        return status, session.to_json(base_url)
-    if operation == "GetChargePermission":
-        return status, state.charge_permission(env, object_id).to_json()
-    if operation == "UpdateChargePermission":
-        return status, state.update_charge_permission(env, object_id, body).to_json()
-    if operation == "CloseChargePermission":
-        return status, state.close_charge_permission(env, object_id, body, code).to_json()
-    if operation == "CreateCharge":
-        return status, state.create_charge(env, body, code).to_json()
-    if operation == "GetCharge":
-        return status, state.charge(env, object_id).to_json()
-    if operation == "CaptureCharge":
-        return status, state.capture_charge(env, object_id, body, code).to_json()
-    if operation == "CancelCharge":
-        return status, state.cancel_charge(env, object_id, body).to_json()
-    if operation == "CreateRefund":
-        return status, state.create_refund(env, body, code).to_json()
-    if operation == "GetRefund":
-        return status, state.refund(env, object_id).to_json()
-    if operation == "GetBuyer":
-        return status, state.get_buyer(object_id)
-    raise ApiError(404, "ResourceNotFound", f"Unknown operation {operation}.")
+    if route.operation not in SIMULATION_CODES:
+        check_simulation_code(route.operation, code, env)  # no code applies here: any code is an error
+    call = Call(
+        state=store(),
+        env=env,
+        object_id=params.get("id", ""),
+        body=body,
+        code=code,
+        base_url=current_app.config.get("SIMULATOR_PUBLIC_URL") or request.host_url.rstrip("/"),
+        region=REGION_ALIASES.get((request.headers.get("x-amz-pay-region") or "na").lower(), "na"),
+    )
+    answer = route.handler(call)
+    return answer if isinstance(answer, tuple) else (route.status, answer)

@@ -1,7 +1,7 @@
 """Simulated buyers: their addresses and the sandbox payment instruments.
 
 The instruments are Amazon's simulated payment methods for sandbox test buyers
-(developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html, api.md §6.1):
+(https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html):
 the card ending selects the outcome when the buyer returns through amazonPayRedirectUrl.
 """
 
@@ -130,10 +130,6 @@ def _matches(address: dict[str, Any], rules: dict[str, Any]) -> bool:
     if address.get("stateOrRegion") in states:
         return True
     return any(str(address.get("postalCode", "")).startswith(str(z)) for z in zips)
-
-
-def allowed_addresses(delivery_specifications: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    return {key: a for key, a in ADDRESSES.items() if address_allowed(a, delivery_specifications)}
 
 
 def address_id(address: dict[str, Any] | None) -> str | None:

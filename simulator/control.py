@@ -1,4 +1,4 @@
-"""Test-control endpoints: play the buyer without a browser (design contract 4).
+"""Test-control endpoints: play the buyer without a browser.
 
 Amazon's hosted pages are where a buyer clicks the button, signs in and picks an address
 and a payment method, then passes through ``amazonPayRedirectUrl``. These JSON endpoints do
@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from . import faults
-from .api import REGION_ALIASES, ROUTES, store
+from .api import OPERATIONS, REGION_ALIASES, store
 from .buyers import ADDRESSES, INSTRUMENTS
 from .errors import ApiError, invalid_parameter, missing_parameter
 from .operations import Store, add_query
@@ -91,7 +91,7 @@ def _next_step(session) -> str:
     return f"{_base_url()}/checkout/processing?amazonCheckoutSessionId={session.id}"
 
 
-def _checkout_answer(state: Store, session, redirect_url: str) -> dict[str, Any]:
+def _checkout_answer(session, redirect_url: str) -> dict[str, Any]:
     base = _base_url()
     return {"checkoutSessionId": session.id, "redirectUrl": redirect_url, "checkoutSession": session.to_json(base)}
 
@@ -126,7 +126,7 @@ def button_checkout():
         session = state.create_checkout_session(env, payload, product_type)
         session.region = _region(body)
         state.associate_buyer(session, session.region, address, instrument)
-        return jsonify(_checkout_answer(state, session, _next_step(session))), 201
+        return jsonify(_checkout_answer(session, _next_step(session))), 201
 
 
 @bp.post("/checkout-sessions/<session_id>/buyer")
@@ -138,7 +138,7 @@ def sign_in_to_session(session_id: str):
     with state.lock:
         session = state.session(_env(body), session_id)
         state.associate_buyer(session, _region(body, session.region), address, instrument)
-        return jsonify(_checkout_answer(state, session, _next_step(session)))
+        return jsonify(_checkout_answer(session, _next_step(session)))
 
 
 @bp.post("/checkout-sessions/<session_id>/redirect")
@@ -152,7 +152,7 @@ def finish_redirect(session_id: str):
     with state.lock:
         session = state.session(_env(body), session_id)
         result_url = state.process_payment(session, outcome)
-        return jsonify(_checkout_answer(state, session, result_url))
+        return jsonify(_checkout_answer(session, result_url))
 
 
 @bp.post("/sign-in")
@@ -241,7 +241,7 @@ def get_faults():
 def set_faults():
     """Fail the API on purpose: ``{"seed"?, "rules": [{"operation", "kind", "rate"?, "times"?}],
     "slowSeconds"?}`` replaces the rules and restarts the counters (faults.py)."""
-    rules, seed, slow_seconds = faults.parse_config(_json(), {name for _method, _pattern, name, _status in ROUTES})
+    rules, seed, slow_seconds = faults.parse_config(_json(), OPERATIONS)
     state = store()
     state.faults.configure(rules, seed, slow_seconds)
     return jsonify(state.faults.to_json())

@@ -1,7 +1,8 @@
 """Amazon Pay's error answers: an HTTP status and a ``{"reasonCode", "message"}`` body.
 
-Codes and statuses follow Amazon's "Error handling" page (api.md §5.2); where that page was
-not readable, the third-party mirrors that agree with each other (marked T there).
+Codes and statuses follow Amazon's "Error handling" page
+(https://developer.amazon.com/docs/amazon-pay-api-v2/error-handling.html); statuses it does not
+make clear (403, 404, 409, 422, …) follow third-party integrations that agree with each other.
 """
 
 from __future__ import annotations

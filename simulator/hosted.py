@@ -1,17 +1,22 @@
-"""Amazon-hosted pages: what the buyer's browser visits on Amazon's side (browser.md §1, §3).
+"""Amazon-hosted pages: what the buyer's browser visits on Amazon's side.
 
-Amazon Pay steps, in the order a buyer meets them:
-- ``/static-{na,eu,fe}/checkout.js``: the stand-in for Amazon's regional script; a click on
-  its button POSTs a hidden form to ``/checkout/initiate`` (§1.12).
+Amazon Pay steps, in the order a buyer meets them (Amazon's guide from
+https://developer.amazon.com/docs/amazon-pay-checkout/add-the-amazon-pay-button.html on, and its
+walkthrough https://amazonpay-onboarding.com/en/integration/2step/step4):
+- ``/static-{na,eu,fe}/checkout.js``: the stand-in for Amazon's regional script (e.g.
+  https://static-na.payments-amazon.com/checkout.js); a click on its button POSTs a hidden form
+  to ``/checkout/initiate``, as Amazon's script does.
 - ``POST /checkout/initiate``: the button signature is verified and the Checkout Session is
-  created from the signed payload (§3 step 2); then sign-in (step 3), then "Continue as" or
-  the address and payment chooser (step 4), then ``checkoutReviewReturnUrl`` (step 5).
-- ``/checkout/initiate_auth``: the review page's Change links (``bindChangeAction``, step 7).
+  created from the signed payload; then sign-in, then "Continue as" or the address and
+  payment chooser, then ``checkoutReviewReturnUrl``.
+- ``/checkout/initiate_auth``: the review page's Change links (``bindChangeAction``).
 - ``/checkout/update``: the hosted update page of a saved wallet (a setupOnly
-  PaymentMethodOnFile payload naming its ``chargePermissionId``, browser.md §1.2).
-- ``/checkout/processing``: ``amazonPayRedirectUrl`` (step 9): Amazon processes the payment
-  and sends the buyer to ``checkoutResultReturnUrl`` (step 11).
-- ``/checkout/signout``: ``amazon.Pay.signout()`` (§1.7).
+  PaymentMethodOnFile payload naming its ``chargePermissionId``,
+  https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html).
+- ``/checkout/processing``: ``amazonPayRedirectUrl``: Amazon processes the payment and sends
+  the buyer to ``checkoutResultReturnUrl``
+  (https://developer.amazon.com/docs/amazon-pay-checkout/verify-and-complete-checkout.html).
+- ``/checkout/signout``: ``amazon.Pay.signout()``.
 
 The buyer's sign-in lives in the simulator's own cookie (``SESSION_COOKIE_NAME``); every
 state change runs under the store's lock. Choices made where Amazon publishes nothing are
@@ -53,7 +58,8 @@ from .verify import SALT_LENGTHS, verify_button_signature
 
 bp = Blueprint("simulator_hosted", __name__)
 
-#: What each regional build of checkout.js accepts (browser.md §1.1, §1.3).
+#: What each regional build of checkout.js accepts (e.g. https://static-eu.payments-amazon.com/checkout.js;
+#: options: https://developer.amazon.com/docs/amazon-pay-checkout/amazon-pay-script.html).
 SCRIPT_REGIONS = {
     "na": {"script": "na", "ledgerCurrencies": ["USD"], "languages": ["en_US"], "defaultLanguage": "en_US"},
     "eu": {
@@ -68,7 +74,8 @@ SCRIPT_REGIONS = {
 LEDGER_REGIONS = {"USD": "na", "EUR": "eu", "GBP": "eu", "JPY": "jp"}
 BUTTON_PRODUCT_TYPES = ("PayAndShip", "PayOnly", "SignIn")
 CHANGE_ACTIONS = ("changeAddress", "changePayment")
-#: Amazon's script sends this when the button config names no algorithm (browser.md §1.3).
+#: Amazon's script sends this when the button config names no algorithm (the SDKs' default too:
+#: https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/CHANGES.md).
 DEFAULT_BUTTON_ALGORITHM = "AMZN-PAY-RSASSA-PSS"
 OUTCOME_LABELS = {
     "Success": "success",
@@ -184,7 +191,9 @@ def initiate():
 
 
 def _verified_button(form) -> tuple[dict[str, Any], str]:
-    """The signed payload, if its signature verifies as Amazon checks it (browser.md §1.13)."""
+    """The signed payload, if its signature verifies as Amazon checks it: the string to sign of the
+    SDKs' button signature (signPayload in
+    https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/master/src/clientHelper.js)."""
     values = {name: form.get(name) or "" for name in ("payloadJSON", "signature", "publicKeyId")}
     for name, value in values.items():
         if not value:
@@ -275,7 +284,8 @@ def _after_sign_in(checkout: CheckoutSession, change_action: str | None) -> str:
 
 def _continue_possible(checkout: CheckoutSession) -> bool:
     """ "Continue as" only for a one-time PayAndShip checkout whose default address is allowed
-    (browser.md §3 step 4: PayOnly and Recurring always show the chooser). SIMULATOR CHOICE:
+    (https://amazonpay-onboarding.com/en/integration/2step/step4: PayOnly and Recurring always
+    show the chooser). SIMULATOR CHOICE:
     a default address excluded by deliverySpecifications sends the buyer to the chooser."""
     if checkout.product_type != "PayAndShip" or _is_update(checkout):
         return False
@@ -406,7 +416,7 @@ def choose():
 def _unavailable_reason(address: dict[str, Any], specs: dict[str, Any] | None) -> str | None:
     """Why deliverySpecifications exclude an address, in the buyer's words; None if allowed.
     SIMULATOR CHOICE: shown greyed out with this reason, not hidden (Amazon's display is
-    unpublished; browser.md §4)."""
+    unpublished)."""
     if address_allowed(address, specs):
         return None
     special = (specs or {}).get("specialRestrictions") or []
@@ -596,7 +606,8 @@ def _context(session_id: str) -> dict[str, Any]:
         context["store_name"] = (checkout.details.get("merchantMetadata") or {}).get("merchantStoreName")
         context["wallet_update"] = _is_update(checkout)
         context["charge_amount"] = checkout.payment().get("chargeAmount")
-    # Cancel: checkoutCancelUrl, else the page the button was on (browser.md §3.1, unconfirmed).
+    # Cancel: checkoutCancelUrl, else the page the button was on (unconfirmed; Amazon's script
+    # sends that page as origin_url).
     context["leave_url"] = context.get("cancel_url") or context.get("origin_url")
     return context
 

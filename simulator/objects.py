@@ -1,8 +1,11 @@
 """The Amazon Pay objects the simulator keeps, and how each renders as JSON.
 
 Checkout Session, Charge Permission, Charge and Refund, with the states and reason codes of
-Amazon's API reference (api.md §5.3). Field names and shapes follow responses recorded from
-the real sandbox (api.md §3): amounts are strings, timestamps ISO 8601 basic, and
+Amazon's API reference (https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html
+and its charge-permission, charge and refund pages). Field names and shapes follow responses of
+the real sandbox, as the Node.js SDK's sandbox tests check them
+(https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/master/tst/webStoreClientTest.js):
+amounts are strings, timestamps ISO 8601 basic, and
 ``statusDetails`` carries ``reasons[]`` for a Charge Permission but ``reasonCode`` elsewhere.
 Time-driven transitions (24 h expiry, 30 s pending authorizations) happen in ``refresh(now)``.
 """

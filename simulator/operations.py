@@ -1,10 +1,16 @@
 """What each Amazon Pay operation does to the simulator's state.
 
 Every public method is one API operation (or one buyer step on Amazon's pages) and runs
-under the store's lock, so concurrent requests see a consistent state. Rules and their
-sources: api.md §3 (operations), §3.1 (Complete: 200 / 202 / CheckoutSessionCanceled),
-§5 (errors and states), §6 (sandbox simulations). Where Amazon publishes nothing, the choice
-is marked SIMULATOR CHOICE and listed in docs/simulator.md.
+under the store's lock, so concurrent requests see a consistent state. Rules and their sources:
+- operations, states and reason codes: Amazon's API reference,
+  https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html (and charge-permission.html,
+  charge.html, refund.html beside it);
+- Complete Checkout Session's 200 / 202 / CheckoutSessionCanceled:
+  https://developer.amazon.com/docs/amazon-pay-checkout/verify-and-complete-checkout.html;
+- errors: https://developer.amazon.com/docs/amazon-pay-api-v2/error-handling.html;
+- sandbox simulations: https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html.
+Where Amazon publishes nothing, the choice is marked SIMULATOR CHOICE and listed in
+docs/simulator.md.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from .objects import (
     new_checkout_session_id,
 )
 
-#: x-amz-pay-simulation-code values accepted per operation (api.md §6.2).
+#: x-amz-pay-simulation-code values accepted per operation
+#: (https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html).
 SIMULATION_CODES = {
     "CompleteCheckoutSession": {"BuyerCanceled", "AmazonCanceled", "Declined", "AuthorizationInitiated"},
     "CreateCharge": {
@@ -49,7 +56,9 @@ SIMULATION_CODES = {
 }
 SYNCHRONOUS_DECLINES = {"SoftDeclined", "HardDeclined", "AmazonRejected", "TransactionTimedOut", "ProcessingFailure"}
 BUYER_TOKEN_LIFETIME_SECONDS = 24 * 3600
-#: Charge Permission reason codes per state (api.md §5.3), for the test-control endpoint.
+#: Charge Permission reason codes per state, for the test-control endpoint
+#: (https://developer.amazon.com/docs/amazon-pay-api-v2/charge-permission.html; the codes as in
+#: https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK/Types/ReasonCodes.cs).
 CHARGE_PERMISSION_REASONS = {
     "Chargeable": (),
     "NonChargeable": (
@@ -495,9 +504,11 @@ class Store:
         if cp.state != "Chargeable":
             raise invalid_status("Charge Permission", cp.state, "Create Charge")
         pending_ok = bool(body.get("canHandlePendingAuthorization"))
-        # A simulation code overrides the instrument [doc-sim]. Instruments as at checkout: 3434
-        # (Declined) declines at once; 4354 (PendingDeclined) is pending then declined for a
-        # merchant that can handle pending authorizations, else declined at once.
+        # A simulation code overrides the instrument
+        # (https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html).
+        # Instruments as at checkout: 3434 (Declined) declines at once; 4354 (PendingDeclined) is
+        # pending then declined for a merchant that can handle pending authorizations, else
+        # declined at once.
         outcome = None if code else cp.instrument.outcome
         if code in SYNCHRONOUS_DECLINES or outcome == "Declined" or (outcome == "PendingDeclined" and not pending_ok):
             decline = code or "HardDeclined"

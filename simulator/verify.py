@@ -4,7 +4,10 @@ The verifier rebuilds the canonical request from what arrived on the wire (the p
 percent-decoding, the raw query, the headers named in ``SignedHeaders`` with the values sent,
 the raw body bytes), so any correct client passes, not only ours: PHP signs five headers,
 Node also signs ``user-agent``, Java sends ``x-amz-pay-region: NA``, Node sends an extended
-ISO date. Recipe: api.md §1.9. Deliberately independent of ``shop.amazon_pay.signing``.
+ISO date. Deliberately independent of ``shop.amazon_pay.signing``. Recipe:
+https://developer.amazon.com/docs/amazon-pay-api-v2/signing-requests.html, as the official SDKs
+implement it, e.g.
+https://github.com/amzn/amazon-pay-api-sdk-java/blob/master/src/com/amazon/pay/api/SignatureHelper.java
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from .keys import KeyRing
 
 SALT_LENGTHS = {"AMZN-PAY-RSASSA-PSS": 20, "AMZN-PAY-RSASSA-PSS-V2": 32}
 
-#: Allowed distance between x-amz-pay-date and the simulator's clock. Amazon publishes no
-#: figure (api.md §9.2); 15 minutes is the simulator's choice.
+#: Allowed distance between x-amz-pay-date and the simulator's clock. Amazon publishes no figure
+#: (https://developer.amazon.com/docs/amazon-pay-api-v2/signing-requests.html names none);
+#: 15 minutes is the simulator's choice.
 DATE_TOLERANCE = timedelta(minutes=15)
 
 _DATE_FORMATS = ("%Y%m%dT%H%M%SZ", "%Y-%m-%dT%H:%M:%SZ")
@@ -157,7 +161,8 @@ def check_date(headers, signed_headers: list[str], now: datetime) -> None:
     if moment is None:
         raise invalid_header("x-amz-pay-date", value[:40])
     if moment - now > DATE_TOLERANCE:
-        # Amazon's exact words for a clock that runs ahead (api.md §1.7).
+        # Amazon's exact words for a clock that runs ahead:
+        # https://github.com/amzn/amazon-payments-magento-2-plugin/issues/1103
         raise ApiError(
             400, "InvalidHeaderValue", f"The value {value} provided for x-amz-pay-date should not be in future"
         )

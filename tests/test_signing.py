@@ -1,7 +1,11 @@
 """Known-answer tests for shop.amazon_pay.signing, with the official SDKs' own vectors.
 
 Vectors: .NET SDK CreateStringToSignTest.cs, Java SDK testdata.js, Amazon's "Signing
-requests" page, and signatures produced by the official Node.js SDK 2.3.3 (api.md §1.10).
+requests" page, and signatures produced by the official Node.js SDK 2.3.3:
+https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK.Tests/CreateStringToSignTest.cs
+https://github.com/amzn/amazon-pay-api-sdk-java/blob/master/tst/com/amazon/pay/api/testdata.js
+https://developer.amazon.com/docs/amazon-pay-api-v2/signing-requests.html
+https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/master/src/clientHelper.js
 """
 
 from __future__ import annotations
@@ -90,7 +94,8 @@ def test_canonical_request_layout_matches_java_sdk_byte_for_byte():
 
 
 def test_amazon_documentation_example_with_body():
-    # Signing page example, with the body published by a third-party SDK test (api.md §1.10 C).
+    # Signing page example (https://developer.amazon.com/docs/amazon-pay-api-v2/signing-requests.html),
+    # with the body published by a third-party SDK test.
     body = (
         '{"webCheckoutDetail":{"checkoutReviewReturnUrl":"https://example.jp/merchant-review-page"},'
         '"storeId":"amzn1.store.id"}'
@@ -111,7 +116,8 @@ def test_amazon_documentation_example_with_body():
 
 
 # The Java/PHP SDKs' unit-test public key; the signatures below were made by the official
-# Node.js SDK 2.3.3 with the matching private key (api.md §1.10 D).
+# Node.js SDK 2.3.3 with the matching private key:
+# https://github.com/amzn/amazon-pay-api-sdk-java/blob/master/tst/com/amazon/pay/api/unit_test_public_key.txt
 SDK_TEST_PUBLIC_KEY = b"""-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA6Eqj050ePXhA39d4FyvS
 QyIbW9frefsjw9JSPIRHX4XimpAOgJ75BmG/wptqXOG79xDyWOXmHHz5alRjvoQA

@@ -1,11 +1,14 @@
 """The simulator checks signatures, dates and idempotency keys as Amazon Pay does.
 
 Requests here are signed by hand with ``shop.amazon_pay.signing`` so that each test can sign
-exactly what one real SDK signs (api.md §1.6): PHP's five headers, Node's extra ``user-agent``
-and extended date, Java's ``x-amz-pay-region: NA``, .NET's trailing slash, Ruby's signed
-``content-length``, the labs sample's two headers. Whatever a correct client signs must pass;
-whatever was changed after signing must fail with Amazon's 403 and its string to sign (§1.8);
-dates outside ±15 minutes fail with Amazon's 400 messages (§1.7).
+exactly what one real SDK signs (their signing code, e.g. getPostSignedHeaders in
+https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php):
+PHP's five headers, Node's extra ``user-agent`` and extended date, Java's
+``x-amz-pay-region: NA``, .NET's trailing slash, Ruby's signed ``content-length``, the labs
+sample's two headers. Whatever a correct client signs must pass; whatever was changed after
+signing must fail with Amazon's 403 and its string to sign
+(https://github.com/amzn/amazon-pay-api-sdk-dotnet/issues/4); dates outside ±15 minutes fail
+with Amazon's 400 messages (https://github.com/amzn/amazon-payments-magento-2-plugin/issues/1103).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ V1, V2 = signing.ALGORITHM_V1, signing.ALGORITHM_V2
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
 SESSION = {"webCheckoutDetails": {"checkoutReviewReturnUrl": "https://shop.test/checkout/review"}, "storeId": STORE_ID}
 SESSION_BYTES = json.dumps(SESSION).encode()
-SANDBOX = ("/v2", PUBLIC_KEY_ID)  # environment-specific key: no environment segment (api.md §2)
+# Environment-specific keys take no environment segment (createServiceUrl):
+# https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php
+SANDBOX = ("/v2", PUBLIC_KEY_ID)  # environment-specific key: no environment segment
 PLAIN = ("/sandbox/v2", PLAIN_KEY_ID)  # legacy key: the SDKs add /sandbox
 RUBY = ("/sandbox/v2", PUBLIC_KEY_ID)  # the Ruby SDK keeps the segment even for SANDBOX- keys
 
@@ -64,7 +69,8 @@ class Api:
         return self.sim.clock.request_time()
 
     def default_headers(self, moment: datetime | None = None, date=basic, region: str = "na") -> dict[str, str]:
-        """The five headers every official SDK signs (api.md §1.6)."""
+        """The five headers every official SDK signs, e.g. getPostSignedHeaders in
+        https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php"""
         return {
             "accept": "application/json",
             "content-type": "application/json",
@@ -147,7 +153,8 @@ def test_both_algorithms_date_formats_url_shapes_and_slashes(api, algorithm, dat
 
 
 def sdk_style(api: Api, style: str, method: str, body: bytes) -> tuple[dict[str, str], dict[str, str], str]:
-    """(signed headers, unsigned headers, path prefix) as one SDK builds them (api.md §1.6)."""
+    """(signed headers, unsigned headers, path prefix) as one SDK builds them (its signing code, e.g.
+    https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php)."""
     post = method == "POST"
     key = {"x-amz-pay-idempotency-key": f"{style}-key"} if post else {}
     if style == "php":  # five headers + the idempotency key; SDK headers unsigned, original-case key name
@@ -202,7 +209,8 @@ def test_each_sdk_header_style_is_accepted(api, style):
 
 
 def test_dotnet_style_trailing_slash_on_every_call_with_v1(api):
-    """.NET builds every URL with a trailing '/' and defaults to the V1 algorithm (api.md §1.3)."""
+    """.NET builds every URL with a trailing '/' and defaults to the V1 algorithm:
+    https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK/ApiUrlBuilder.cs"""
     session_id = api.buyer.ready_to_complete()
     body = json.dumps({"chargeAmount": USD_25}).encode()
     headers = {**api.default_headers(), "x-amz-pay-idempotency-key": "dotnet-complete"}
@@ -221,7 +229,8 @@ def test_dotnet_style_trailing_slash_on_every_call_with_v1(api):
     "path", ["/v2//checkoutSessions", "/sandbox//v2/checkoutSessions", "/v2/checkoutSessions//"], ids=str
 )
 def test_doubled_slashes_are_never_an_html_redirect(api, path):
-    """Amazon: "Remove redundant ... path components"; Java and .NET collapse '//' when signing (api.md §1.3).
+    """Amazon: "Remove redundant ... path components"; Java and .NET collapse '//' when signing.
+    https://developer.amazon.com/docs/amazon-pay-api-v2/signing-requests.html
 
     Served (201) or not found (404), the answer is Amazon's JSON with a request id, never an HTML
     redirect that a client (Java disables redirects) cannot read.
@@ -566,7 +575,7 @@ def test_a_replay_is_accepted_until_its_date_goes_stale(api):
     assert "has expired" in error(api.send("GET", "/v2/checkoutSessions/abc", b"", get), 400, "InvalidHeaderValue")
 
 
-# -- idempotency (api.md §4.2) ------------------------------------------------------------------------------------
+# -- idempotency (https://developer.amazon.com/docs/amazon-pay-api-v2/idempotency.html) --------------------------------
 
 
 def _charge_setup(api: Api) -> dict[str, str]:
@@ -651,7 +660,8 @@ def test_same_idempotency_key_for_another_operation_is_a_duplicate(api):
 
 
 def test_idempotency_key_has_no_effect_on_patch_and_get(api):
-    """Amazon: not recommended on GET/PATCH/DELETE, "they have no effect" (api.md §4.2)."""
+    """Amazon: not recommended on GET/PATCH/DELETE, "they have no effect":
+    https://developer.amazon.com/docs/amazon-pay-api-v2/idempotency.html"""
     session_id = api.client.create_checkout_session(SESSION).body["checkoutSessionId"]
     path, key = f"/v2/checkoutSessions/{session_id}", {"x-amz-pay-idempotency-key": "patch-key"}
     for reference in ("order-1", "order-2"):

@@ -2,9 +2,12 @@
 
 Every case is one request with a valid signature and something wrong in it (the body, a field,
 the path, the method, a header). The simulator must answer as Amazon's front door does
-(api.md §5): a 4xx status, a JSON ``{"reasonCode", "message"}`` body, ``content-type:
-application/json`` and ``x-amz-pay-request-id`` (api.md §8), and nothing it keeps may change:
-``/control/counts`` and every object the case set up read back the same afterwards.
+(https://developer.amazon.com/docs/amazon-pay-api-v2/error-handling.html): a 4xx status, a
+JSON ``{"reasonCode", "message"}`` body, ``content-type: application/json`` and
+``x-amz-pay-request-id`` (every SDK reads it, e.g. processRequest in
+https://github.com/amzn/amazon-pay-api-sdk-java/blob/master/src/com/amazon/pay/api/AmazonPayClient.java),
+and nothing it keeps may change: ``/control/counts`` and every object the case set up read back
+the same afterwards.
 """
 
 from __future__ import annotations
@@ -271,7 +274,9 @@ CASES = [
     ),
     sim_code("create-cs/unknown-simulation-code", "POST", CS, CREATE_SESSION),
     case(
-        "create-cs/unknown-simulation-code-unsigned",  # PHP does not sign it (api.md §6.2)
+        # PHP does not sign it: getPostSignedHeaders in
+        # https://github.com/amzn/amazon-pay-api-sdk-php/blob/master/Amazon/Pay/API/Client.php
+        "create-cs/unknown-simulation-code-unsigned",
         "POST",
         CS,
         CREATE_SESSION,

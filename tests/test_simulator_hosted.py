@@ -52,7 +52,7 @@ def payload_json(**extra) -> str:
 
 
 def button_form(private_key, payload: str | None = None, algorithm=signing.ALGORITHM_V2, **fields) -> dict:
-    """The hidden form checkout.js submits on a click (tab.md §1.12)."""
+    """The hidden form checkout.js submits on a click, as https://static-na.payments-amazon.com/checkout.js does."""
     payload = payload or payload_json()
     form = {
         "payloadJSON": payload,

@@ -1,5 +1,7 @@
 /*
- * Amazon Pay checkout.js: the offline simulator's stand-in (browser.md §1, §7.2).
+ * Amazon Pay checkout.js: the offline simulator's stand-in for Amazon's regional builds
+ * (https://static-na.payments-amazon.com/checkout.js, static-eu…, static-fe…; options:
+ * https://developer.amazon.com/docs/amazon-pay-checkout/amazon-pay-script.html).
  *
  * Served at /static-na/checkout.js, /static-eu/checkout.js and /static-fe/checkout.js; the
  * simulator writes the region's allow-lists into the REGION line below, as each regional
@@ -7,9 +9,9 @@
  * initCheckout, bindChangeAction and signout (plus changePaymentMethod,
  * changeShippingAddress, changeAccount, and initUpdate, which Amazon's published builds
  * lack: served without it at checkout.js?without=initUpdate), validates options as Amazon's
- * script does and throws the same "AmazonPay:" strings (§1.10). A click submits the same
- * hidden form POST to <simulator>/checkout/initiate (§1.12), always in redirect mode, never
- * in a popup.
+ * script does and throws the same "AmazonPay:" strings. A click submits the same hidden
+ * form POST to <simulator>/checkout/initiate as Amazon's script does, always in redirect
+ * mode, never in a popup.
  *
  * Everything that differs from Amazon is marked SIMULATOR CHOICE. No network call is made
  * until the buyer acts: no A/B test, metrics or account-status requests.
@@ -210,7 +212,7 @@
     return match ? decodeURIComponent(match[1]) : null;
   }
 
-  /** The click: a hidden top-level form POST to the hosted pages, as Amazon's script makes (§1.12). */
+  /** The click: a hidden top-level form POST to the hosted pages, as Amazon's script makes. */
   function submitCheckout(settings, config) {
     var merged = mergedConfig(config, settings.publicKeyId);
     var fields = {
@@ -273,7 +275,7 @@
     return element;
   }
 
-  /** The root to draw into: an open shadow root where the element allows one (§1.11). */
+  /** The root to draw into: an open shadow root where the element allows one, as Amazon's script. */
   function drawingRoot(element) {
     if (element.shadowRoot) return element.shadowRoot;
     try {
@@ -398,7 +400,7 @@
       element.removeEventListener("click", store[key].click);
       element.removeEventListener("keydown", store[key].keydown);
     }
-    // Links and buttons turn Enter into a click themselves; a <div> host needs the key (§1.11).
+    // Links and buttons turn Enter into a click themselves; a <div> host needs the key (as Amazon's).
     var native = /^(A|BUTTON|INPUT|SUMMARY)$/.test(element.tagName);
     store[key] = {
       click: function (event) {
@@ -451,7 +453,7 @@
       });
       return settings.productType === "SignIn" ? undefined : button;
     }
-    // Decoupled: the merchant's onClick decides when to start checkout (§1.4).
+    // Decoupled: the merchant's onClick decides when to start checkout (amazon-pay-script.html, above).
     var onClick = null;
     listen(element, "button", function () {
       if (onClick) onClick(button);
@@ -503,7 +505,7 @@
     }
   }
 
-  /** What makes a payload an update of a saved wallet (Amazon's hosted update page, §1.2). */
+  /** What makes a payload an update of a saved wallet (Amazon's hosted update page, see initUpdate). */
   function updatePayloadErrors(payloadJSON) {
     var where = " in createCheckoutSessionConfig.payloadJSON for amazon.Pay.initUpdate.";
     var payload = payloadObject(payloadJSON);
@@ -528,8 +530,10 @@
 
   /**
    * SIMULATOR CHOICE: Amazon's published builds have no initUpdate; its saved-wallet docs call
-   * initCheckout with the same update payload (browser.md §1.2). This is initCheckout that also
-   * insists on that payload: PaymentMethodOnFile, chargePermissionId, setupOnly, Confirm.
+   * initCheckout with the same update payload:
+   * https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html
+   * This is initCheckout that also insists on that payload: PaymentMethodOnFile,
+   * chargePermissionId, setupOnly, Confirm.
    */
   function initUpdate(options) {
     if (!options || typeof options !== "object") {
