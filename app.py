@@ -1,17 +1,30 @@
 """Entry point for ``flask run``: the storefront, plus the simulator in simulator mode.
 
-The simulator is started here, not in shop/: merchant code never depends on it.
+The simulator is started here, not in shop/: merchant code never depends on it. It starts
+only when this file is loaded by ``flask run`` (not by ``flask db upgrade`` or another
+command), and never under gunicorn, which serves ``shop:create_app()`` with the simulator as
+a process of its own (see the README's "Production" section).
 """
 
 import os
+
+import click
 
 from shop import create_app
 
 app = create_app()
 
-# With the reloader on, Flask runs this file in a watcher process and in the serving child;
-# only the child (WERKZEUG_RUN_MAIN=true), or a run without reloader, serves the simulator.
-if app.config["AMAZON_PAY_MODE"] == "simulator" and (os.environ.get("WERKZEUG_RUN_MAIN") == "true" or not app.debug):
+
+def _served_by_flask_run() -> bool:
+    context = click.get_current_context(silent=True)
+    if context is None or context.command.name != "run":
+        return False
+    # With the reloader on, Flask runs this file in a watcher process and in the serving
+    # child; only the child (WERKZEUG_RUN_MAIN=true), or a run without reloader, serves.
+    return os.environ.get("WERKZEUG_RUN_MAIN") == "true" or not app.debug
+
+
+if app.config["AMAZON_PAY_MODE"] == "simulator" and _served_by_flask_run():
     from simulator.embedded import serve_in_background
 
     serve_in_background(app.config["AMAZON_PAY_ENDPOINT"], app.config["AMAZON_PAY_SIMULATOR_KEYS"])
