@@ -64,6 +64,11 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
         == "true",
         "SECRET_KEY": _secret_key(env) or _instance_secret(instance_path),
         "BEHIND_PROXY": env.get("BEHIND_PROXY", "").strip().lower() in ("1", "true", "yes"),
+        "DATABASE_URL": env.get("DATABASE_URL") or None,
+        "DATABASE_MIGRATE_ON_START": _choice(
+            env, "DATABASE_MIGRATE_ON_START", "true", ("true", "false"), "use true or false", True
+        )
+        == "true",
     }
     if mode == "simulator":
         config.update(_simulator_account(env, instance_path))

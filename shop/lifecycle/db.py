@@ -86,7 +86,7 @@ def head_revision() -> str:
 
 def database_url(app: Flask) -> str:
     """``DATABASE_URL`` (a PostgreSQL server), else SQLite at ``DATABASE`` under instance/."""
-    url = app.config.get("DATABASE_URL") or os.environ.get("DATABASE_URL")
+    url = app.config.get("DATABASE_URL")
     if url:
         # Heroku-style URLs say postgres://; SQLAlchemy wants a driver: psycopg 3.
         return url.replace("postgres://", "postgresql+psycopg://", 1).replace(
