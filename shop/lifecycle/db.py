@@ -37,7 +37,7 @@ migrate = Migrate()
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "..", "..", "migrations")
 
-#: Lock files for ``order_lock`` on SQLite: two orders share one only by chance, and then wait.
+#: Lock files for ``named_lock`` on SQLite: two names share one only by chance, and then wait.
 LOCK_BUCKETS = 64
 
 
@@ -69,9 +69,14 @@ def migrate_to_head() -> None:
     """Bring the database to the newest migration. A brand-new, empty database gets the
     tables at once and is stamped with the head revision, as Alembic's docs advise ("create
     all, then stamp"); a test proves that this and the migrations give the same schema."""
-    if sa.inspect(db.engine).get_table_names():
-        upgrade()
-        return
+    with named_lock("schema-migration"):  # several workers starting at once migrate once
+        if sa.inspect(db.engine).get_table_names():
+            upgrade()
+            return
+        _create_and_stamp()
+
+
+def _create_and_stamp() -> None:
     with write() as connection:
         db.metadata.create_all(connection)
         version = sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), primary_key=True))
@@ -133,12 +138,20 @@ def upsert(table: sa.Table, key: str, update: dict[str, Any], **values: Any) -> 
 
 
 @contextmanager
-def order_lock(key: str) -> Iterator[None]:
-    """Hold the lock of one order (by its reference) while a block runs: a second request for
-    the same order, on any worker or machine, waits until the first is done, then sees its
-    result. Released when the block ends, and by the database or the kernel if the holder
-    dies, so a crash never blocks an order."""
-    number = zlib.crc32(key.encode())
+def order_lock(reference: str) -> Iterator[None]:
+    """Hold the lock of one order while a block runs: a second request for the same order, on
+    any worker or machine, waits until the first is done, then sees its result."""
+    with named_lock(f"order:{reference}"):
+        yield
+
+
+@contextmanager
+def named_lock(name: str) -> Iterator[None]:
+    """An exclusive lock shared by every worker and app server, held while a block runs.
+    Released when the block ends, and by the database or the kernel if the holder dies, so
+    a crash never blocks anyone: a PostgreSQL advisory lock, or (SQLite: one machine) an
+    ``flock`` on a lock file under ``instance/locks/``."""
+    number = zlib.crc32(name.encode())
     if is_postgresql():
         with db.engine.connect() as connection:
             connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": number})
@@ -150,7 +163,7 @@ def order_lock(key: str) -> Iterator[None]:
         return
     directory = os.path.join(current_app.instance_path, "locks")
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    with open(os.path.join(directory, f"order-{number % LOCK_BUCKETS:03d}.lock"), "a") as handle:
+    with open(os.path.join(directory, f"lock-{number % LOCK_BUCKETS:03d}"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
