@@ -18,7 +18,7 @@ from shop import create_app
 from shop.amazon_pay import AmazonPayClient
 from shop.config import DEMO_PUBLIC_KEY_ID, ConfigError, load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env_example() -> dict[str, str]:

@@ -32,7 +32,7 @@ from simulator.clock import Clock
 
 pytestmark = pytest.mark.interop
 
-INTEROP_DIR = Path(__file__).parent / "interop"
+INTEROP_DIR = Path(__file__).parent
 SDK_DIR = INTEROP_DIR / "node_modules" / "@amazonpay" / "amazon-pay-api-sdk-nodejs"
 SDK_VERSION = "2.3.4"
 V1, V2 = signing.ALGORITHM_V1, signing.ALGORITHM_V2

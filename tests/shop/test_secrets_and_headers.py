@@ -2,7 +2,7 @@
 output), start-up refuses placeholder or malformed settings, the session cookie and the
 security headers are right on every page, and an expired form says so plainly.
 
-Complements tests/test_shop_config.py (which already covers most start-up messages): only
+Complements tests/shop/test_shop_config.py (which already covers most start-up messages): only
 what it does not cover is here.
 """
 
