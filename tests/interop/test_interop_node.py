@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID, serve
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -29,6 +28,7 @@ from cryptography.x509.oid import NameOID
 import simulator
 from shop.amazon_pay import AmazonPayClient, signing
 from simulator.clock import Clock
+from tests.support import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID
 
 pytestmark = pytest.mark.interop
 
@@ -122,7 +122,7 @@ class HttpsSimulator:
 
 
 @pytest.fixture
-def https_sim(keys_dir, tls_files):
+def https_sim(keys_dir, tls_files, serve):
     """A fresh simulator over HTTPS on a loopback port."""
     app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CLOCK": Clock(datetime.now(UTC))})
     server, thread, port = serve(app, ssl_context=tls_files)
