@@ -1,6 +1,7 @@
 """Shared fixtures: keys made at run time, the simulator on a real loopback port, clients.
 
-Nothing here holds a secret: every key pair is generated for the test session.
+Nothing here holds a secret: every key pair is generated for the test session. The shop's own
+fixtures (its config, app and headless buyers) are in tests/shop/conftest.py.
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ import simulator
 from shop.amazon_pay import AmazonPayClient
 from simulator.clock import Clock
 from simulator.operations import Store
-
-PUBLIC_KEY_ID = "SANDBOX-TESTKEY0000000000000000A"
-PLAIN_KEY_ID = "TESTKEY0000000000000000B"  # an unprefixed key: the client adds /sandbox/v2
-STORE_ID = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
+from tests.support import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +63,7 @@ class Simulator:
         return requests.get(f"{self.url}/control/counts", timeout=5).json()
 
 
-def serve(app, ssl_context=None) -> tuple[object, threading.Thread, int]:
+def serve_app(app, ssl_context=None) -> tuple[object, threading.Thread, int]:
     server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -73,10 +71,17 @@ def serve(app, ssl_context=None) -> tuple[object, threading.Thread, int]:
 
 
 @pytest.fixture(scope="session")
+def serve():
+    """Serve a WSGI app on a loopback port from a thread: ``server, thread, port = serve(app)``;
+    the caller shuts the server down."""
+    return serve_app
+
+
+@pytest.fixture(scope="session")
 def simulator_server(keys_dir) -> Iterator[tuple[object, str]]:
     """One simulator process-wide on a loopback port (a server per test costs more than most tests)."""
     app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir)})
-    server, thread, port = serve(app)
+    server, thread, port = serve_app(app)
     yield app, f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(5)
@@ -157,32 +162,3 @@ class Buyer:
 @pytest.fixture
 def buyer(sim, client) -> Buyer:
     return Buyer(sim, client)
-
-
-MERCHANT_ID = "A1TESTMERCHANT00"
-
-
-def shop_config(client: AmazonPayClient, tmp_path: Path, region: str = "us", **extra) -> dict:
-    """Config for a shop app that talks to the test simulator through ``client``."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "AMAZON_PAY_MODE": "simulator",
-        "AMAZON_PAY_CLIENT": client,
-        "AMAZON_PAY_REGION": region,
-        "AMAZON_PAY_ENDPOINT": client.base_url.removesuffix("/v2"),
-        "AMAZON_PAY_MERCHANT_ID": MERCHANT_ID,
-        "AMAZON_PAY_STORE_ID": STORE_ID,
-        "AMAZON_PAY_PAYMENT_INTENT": "Authorize",
-        "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": True,
-        "DATABASE": str(tmp_path / "orders.sqlite"),
-        **extra,
-    }
-
-
-@pytest.fixture
-def shop_app(client, tmp_path):
-    """The storefront, wired to the test simulator over real HTTP."""
-    import shop
-
-    return shop.create_app(shop_config(client, tmp_path))

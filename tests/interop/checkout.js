@@ -1,7 +1,7 @@
 'use strict';
 // Drives the official Amazon Pay Node.js SDK (WebStoreClient) through a whole checkout against
 // the offline simulator over HTTPS, playing the buyer through the simulator's /control endpoints.
-// Driven by tests/test_interop_node.py; prints one JSON summary on stdout.
+// Driven by tests/interop/test_interop_node.py; prints one JSON summary on stdout.
 //
 // Environment:
 //   INTEROP_BASE_URL          https://127.0.0.1:<port> (the simulator)

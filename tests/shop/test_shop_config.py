@@ -11,14 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import shop_config
 from cryptography.hazmat.primitives import serialization
 
 from shop import create_app
 from shop.amazon_pay import AmazonPayClient
 from shop.config import DEMO_PUBLIC_KEY_ID, ConfigError, load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env_example() -> dict[str, str]:
@@ -110,7 +109,7 @@ def test_live_mode_requires_its_own_secret_key(tmp_path, sandbox_env):
 
 
 @pytest.fixture
-def shop_with(tmp_path):
+def shop_with(tmp_path, shop_config):
     return lambda client: create_app(shop_config(client, tmp_path))
 
 
@@ -150,7 +149,7 @@ def test_private_key_pem_is_pkcs8_or_pkcs1(private_key):
     assert AmazonPayClient("SANDBOX-X", pkcs8.decode(), "jp").base_url == "https://pay-api.amazon.jp/v2"
 
 
-def test_session_cookie_is_secure_behind_https_only(client, tmp_path):
+def test_session_cookie_is_secure_behind_https_only(client, tmp_path, shop_config):
     # The catalog page stores a CSRF token in the session, so its answer sets the cookie.
     plain = create_app(shop_config(client, tmp_path)).test_client().get("/").headers["Set-Cookie"]
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
@@ -162,7 +161,7 @@ def test_session_cookie_is_secure_behind_https_only(client, tmp_path):
     assert "Secure" not in direct.get("/", headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
 
 
-def test_an_orders_database_from_before_migrations_is_adopted_by_them(client, tmp_path):
+def test_an_orders_database_from_before_migrations_is_adopted_by_them(client, tmp_path, shop_config):
     import sqlite3
 
     database = tmp_path / "orders.sqlite"

@@ -9,86 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlsplit
 
 import pytest
-import requests
-from conftest import shop_config
 
 import shop
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-class ShopBuyer:
-    """One browser: a cookie jar on the shop, and the simulator's control endpoints for Amazon."""
-
-    def __init__(self, app, sim):
-        self.web, self.sim = app.test_client(), sim
-
-    def csrf(self, path="/") -> str:
-        return CSRF.search(self.web.get(path).get_data(as_text=True))[1]
-
-    def add(self, product_id="canvas-tote", quantity=1):
-        return self.web.post(
-            "/cart/items", data={"csrf_token": self.csrf(), "product_id": product_id, "quantity": quantity, "add": "1"}
-        )
-
-    def button_options(self) -> dict:
-        page = self.web.get("/cart").get_data(as_text=True)
-        block = re.search(r'<script type="application/json" id="amazon-pay-button-options">(.*?)</script>', page, re.S)
-        return json.loads(block[1])
-
-    def send_signed(self, control: str, config: dict, **extra) -> requests.Response:
-        """What checkout.js posts to Amazon: a signed payload (plus options) to a control endpoint."""
-        signed = {name: config[name] for name in ("payloadJSON", "signature", "publicKeyId", "algorithm")}
-        return requests.post(f"{self.sim.url}/control/{control}", timeout=5, json={**signed, **extra})
-
-    def click_amazon_pay(self, **choice) -> str:
-        """Click the button, sign in at Amazon, choose; returns the shop's review path."""
-        options = self.button_options()
-        answer = self.send_signed(
-            "button-checkout", options["createCheckoutSessionConfig"], productType=options["productType"], **choice
-        )
-        assert answer.status_code == 201, answer.text
-        url = urlsplit(answer.json()["redirectUrl"])
-        return f"{url.path}?{url.query}"
-
-    def place_order(self, review_path: str):
-        page = self.web.get(review_path).get_data(as_text=True)
-        session_id = review_path.split("amazonCheckoutSessionId=")[1]
-        reviewed = re.search(r'name="reviewed" value="([^"]*)"', page)
-        return self.web.post(
-            "/checkout/place-order",
-            data={
-                "csrf_token": self.csrf(),
-                "amazonCheckoutSessionId": session_id,
-                "reviewed": reviewed[1] if reviewed else "",
-            },
-        )
-
-    def pay_at_amazon(self, redirect_url: str) -> str:
-        """The buyer's browser follows amazonPayRedirectUrl; returns the shop's result path."""
-        session_id = redirect_url.split("amazonCheckoutSessionId=")[1]
-        answer = requests.post(f"{self.sim.url}/control/checkout-sessions/{session_id}/redirect", json={}, timeout=5)
-        assert answer.status_code == 200, answer.text
-        url = urlsplit(answer.json()["redirectUrl"])
-        return f"{url.path}?{url.query}"
-
-    def checkout(self, **choice):
-        review = self.click_amazon_pay(**choice)
-        placed = self.place_order(review)
-        assert placed.status_code == 303, placed.get_data(as_text=True)
-        return self.web.get(self.pay_at_amazon(placed.headers["Location"]))
+from tests.support import text
 
 
 @pytest.fixture
-def buyer_browser(shop_app, sim):
-    return ShopBuyer(shop_app, sim)
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
+def buyer_browser(make_shop_buyer):
+    return make_shop_buyer()
 
 
 # -- cart and button -------------------------------------------------------------------------------
@@ -182,11 +112,11 @@ def test_malformed_checkout_session_ids_never_reach_amazon(buyer_browser, bad):
         assert answer.status_code == 400 and "This link is not a checkout" in text(answer)
 
 
-def test_another_browser_cannot_see_or_complete_a_checkout(buyer_browser, shop_app, sim):
+def test_another_browser_cannot_see_or_complete_a_checkout(buyer_browser, shop_app, sim, make_shop_buyer):
     buyer_browser.add()
     review = buyer_browser.click_amazon_pay()
     buyer_browser.web.get(review)
-    stranger = ShopBuyer(shop_app, sim)
+    stranger = make_shop_buyer()
     stranger.add()
     assert stranger.web.get(review).status_code == 403
     placed = buyer_browser.place_order(review)
@@ -271,13 +201,13 @@ def test_cancel_returns_to_the_cart_with_a_message(buyer_browser):
     [("eu", "EUR", "22,00\xa0€", "de_DE"), ("uk", "GBP", "£19.00", "en_GB"), ("jp", "JPY", "￥3,200", "ja_JP")],
 )
 def test_each_region_has_its_currency_script_and_language(
-    sim, private_key, tmp_path, region, currency, price, language
+    sim, private_key, tmp_path, region, currency, price, language, shop_config, make_shop_buyer
 ):
     from shop.amazon_pay import AmazonPayClient
 
     client = AmazonPayClient("SANDBOX-TESTKEY0000000000000000A", private_key, region, endpoint=sim.url)
     app = shop.create_app(shop_config(client, tmp_path, region=region))
-    browser = ShopBuyer(app, sim)
+    browser = make_shop_buyer(app)
     browser.add("canvas-tote")
     cart_page = browser.web.get("/cart")
     assert price in text(cart_page)

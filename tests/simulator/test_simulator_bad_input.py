@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import STORE_ID, Buyer
 
 from shop.amazon_pay import AmazonPayClient
+from tests.support import STORE_ID
 
 USD = "USD"
 TOKENS = ("open", "ready", "cp", "charge", "captured", "refund", "token")
@@ -637,9 +637,9 @@ def assert_amazon_error(response: requests.Response, status: Any, reason: Any) -
 
 
 @pytest.fixture
-def world(sim, client) -> World:
+def world(sim, client, buyer) -> World:
     """A new, empty store and clock for every case (so no case can spoil another), objects on demand."""
-    return World(sim, client, Buyer(sim, client))
+    return World(sim, client, buyer)
 
 
 @pytest.mark.parametrize("bad_case", CASES)

@@ -11,9 +11,9 @@ import json
 
 import pytest
 import requests
-from conftest import PLAIN_KEY_ID, STORE_ID
 
 from shop.amazon_pay import AmazonPayClient, AmazonPayError
+from tests.support import PLAIN_KEY_ID, STORE_ID
 
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
 

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID, serve
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -29,10 +28,11 @@ from cryptography.x509.oid import NameOID
 import simulator
 from shop.amazon_pay import AmazonPayClient, signing
 from simulator.clock import Clock
+from tests.support import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID
 
 pytestmark = pytest.mark.interop
 
-INTEROP_DIR = Path(__file__).parent / "interop"
+INTEROP_DIR = Path(__file__).parent
 SDK_DIR = INTEROP_DIR / "node_modules" / "@amazonpay" / "amazon-pay-api-sdk-nodejs"
 SDK_VERSION = "2.3.4"
 V1, V2 = signing.ALGORITHM_V1, signing.ALGORITHM_V2
@@ -122,7 +122,7 @@ class HttpsSimulator:
 
 
 @pytest.fixture
-def https_sim(keys_dir, tls_files):
+def https_sim(keys_dir, tls_files, serve):
     """A fresh simulator over HTTPS on a loopback port."""
     app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CLOCK": Clock(datetime.now(UTC))})
     server, thread, port = serve(app, ssl_context=tls_files)

@@ -14,7 +14,6 @@ import threading
 import time
 
 import pytest
-from conftest import serve
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, request
@@ -55,7 +54,7 @@ class ScriptedAmazon:
 
 
 @pytest.fixture
-def amazon():
+def amazon(serve):
     fake = ScriptedAmazon()
     server, thread, port = serve(fake.app)
     fake.url = f"http://127.0.0.1:{port}"

@@ -9,64 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlsplit
 
 import pytest
 import requests
-from test_storefront import ShopBuyer, text
 
-
-def options_block(page: str, name: str) -> dict:
-    found = re.search(rf'<script type="application/json" id="amazon-pay-{name}-options">(.*?)</script>', page, re.S)
-    return json.loads(found[1])
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
-
-
-class WalletBuyer(ShopBuyer):
-    def sign_in(self):
-        config = options_block(text(self.web.get("/account")), "signin")["signInConfig"]
-        answer = self.send_signed("sign-in", config)
-        assert answer.status_code == 200, answer.text
-        return self.web.get(local(answer.json()["redirectUrl"]), follow_redirects=True)
-
-    def save_wallet_at_checkout(self, **choice):
-        self.add("canvas-tote")
-        self.web.post("/cart/save-wallet", data={"csrf_token": self.csrf(), "save_wallet": "1"})
-        return self.checkout(**choice)
-
-    def account(self) -> str:
-        return text(self.web.get("/account"))
-
-    def pay_with_wallet(self, payment_request: str | None = None):
-        page = self.account()
-        payment_request = payment_request or re.search(r'name="payment_request" value="([0-9a-f]{32})"', page)[1]
-        return self.web.post(
-            "/account/wallet/pay", data={"csrf_token": self.csrf(), "payment_request": payment_request}
-        )
-
-    def update_wallet(self, cancel: bool = False, **choice):
-        """initUpdate / initCheckout with the setupOnly payload, Amazon's update page, back."""
-        options = options_block(self.account(), "update")
-        config = options["createCheckoutSessionConfig"]
-        if cancel:
-            return self.web.get(
-                local(json.loads(config["payloadJSON"])["webCheckoutDetails"]["checkoutCancelUrl"]),
-                follow_redirects=True,
-            )
-        clicked = self.send_signed("button-checkout", config, productType=options["productType"], **choice)
-        assert clicked.status_code == 201, clicked.text
-        session_id = clicked.json()["checkoutSessionId"]
-        back = requests.post(f"{self.sim.url}/control/checkout-sessions/{session_id}/redirect", json={}, timeout=5)
-        return self.web.get(local(back.json()["redirectUrl"]), follow_redirects=True)
+from tests.support import text
 
 
 @pytest.fixture
-def wallet_buyer(shop_app, sim) -> WalletBuyer:
-    return WalletBuyer(shop_app, sim)
+def wallet_buyer(make_wallet_buyer):
+    return make_wallet_buyer()
 
 
 def test_sign_in_with_amazon_and_sign_out(wallet_buyer):
@@ -147,10 +99,10 @@ def test_remove_the_saved_wallet(wallet_buyer, sim):
     assert "Your saved Amazon Pay wallet is removed." in page and "No saved wallet" in page
 
 
-def test_visitors_who_are_not_signed_in_cannot_use_a_wallet(wallet_buyer, shop_app, sim):
+def test_visitors_who_are_not_signed_in_cannot_use_a_wallet(wallet_buyer, shop_app, sim, make_wallet_buyer):
     wallet_buyer.sign_in()
     wallet_buyer.save_wallet_at_checkout()
-    stranger = WalletBuyer(shop_app, sim)
+    stranger = make_wallet_buyer()
     stranger.add("trail-mug")
     assert "Sign in with your Amazon account" in stranger.account()
     for path in ("/account/wallet/pay", "/account/wallet/remove"):

@@ -24,10 +24,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import PUBLIC_KEY_ID, STORE_ID
 
 import simulator
 from shop.amazon_pay import AmazonPayError, signing
+from tests.support import PUBLIC_KEY_ID, STORE_ID
 
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
 USD_10 = {"amount": "10.00", "currencyCode": "USD"}

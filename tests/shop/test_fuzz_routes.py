@@ -21,10 +21,9 @@ from urllib.parse import quote, quote_from_bytes
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from test_storefront import ShopBuyer, text
-from test_wallet import WalletBuyer
 
 from shop import catalog
+from tests.support import text
 
 FUZZ = settings(
     derandomize=True,
@@ -152,9 +151,9 @@ def amazon_calls(caplog) -> list[str]:
 
 
 @pytest.fixture
-def shopper(shop_app, sim) -> ShopBuyer:
+def shopper(shop_app, sim, make_shop_buyer):
     """A shopper with a canvas tote in the cart and a real, open checkout it has reviewed."""
-    buyer = ShopBuyer(shop_app, sim)
+    buyer = make_shop_buyer()
     buyer.add("canvas-tote", 1)
     buyer.review = buyer.click_amazon_pay()
     buyer.session_id = buyer.review.split("amazonCheckoutSessionId=")[1]
@@ -217,8 +216,8 @@ def test_any_route_any_method_junk_input(shopper, shop_app, sim, path, method, q
 
 @FUZZ
 @given(path=st.sampled_from(POST_ROUTES), form=st.dictionaries(st.sampled_from(FORM_FIELDS), some_text, max_size=4))
-def test_forms_with_missing_or_forged_csrf_token_are_refused(shopper, shop_app, sim, path, form):
-    other = ShopBuyer(shop_app, sim)
+def test_forms_with_missing_or_forged_csrf_token_are_refused(shopper, shop_app, sim, make_shop_buyer, path, form):
+    other = make_shop_buyer()
     real = shopper.csrf()
     forged = [None, "", "x", real[:-4] + "AAAA", real.split(".")[0], other.csrf(), real + "."]
     for token in forged:
@@ -282,8 +281,8 @@ def test_oversized_bodies_get_a_413_page(shopper, shop_app, sim):
 
 @settings(FUZZ, max_examples=150)
 @given(product_id=product_ids, quantity=quantities, add=st.sampled_from(["1", "0", "", "yes"]), extra=st.booleans())
-def test_cart_changes_only_as_the_form_says(shop_app, sim, product_id, quantity, add, extra):
-    buyer = ShopBuyer(shop_app, sim)
+def test_cart_changes_only_as_the_form_says(shop_app, sim, make_shop_buyer, product_id, quantity, add, extra):
+    buyer = make_shop_buyer()
     buyer.add("canvas-tote", 2)
     before, tables = cart_lines(buyer), db_rows(shop_app)
     form = {"csrf_token": buyer.csrf(), "product_id": product_id, "quantity": quantity, "add": add}
@@ -404,8 +403,8 @@ def test_well_formed_unknown_ids_give_a_clear_page_and_no_order(shopper, shop_ap
         assert sim.counts() == counts
 
 
-def test_another_browser_cannot_see_or_complete_a_checkout_or_order(shopper, shop_app, sim):
-    stranger = ShopBuyer(shop_app, sim)
+def test_another_browser_cannot_see_or_complete_a_checkout_or_order(shopper, shop_app, sim, make_shop_buyer):
+    stranger = make_shop_buyer()
     stranger.add("trail-mug", 1)
     snapshot = Snapshot(shop_app, sim, shopper)
     own = shopper.session_id
@@ -461,8 +460,8 @@ amounts = st.one_of(
     lines=st.dictionaries(st.sampled_from(sorted(catalog.PRODUCTS)), st.integers(1, 4), min_size=1, max_size=3),
     tamper=st.dictionaries(st.sampled_from(TAMPER_FIELDS), amounts, min_size=1, max_size=4),
 )
-def test_tampered_amounts_are_ignored_the_charge_is_the_server_cart(shop_app, sim, lines, tamper):
-    buyer = ShopBuyer(shop_app, sim)
+def test_tampered_amounts_are_ignored_the_charge_is_the_server_cart(shop_app, sim, make_shop_buyer, lines, tamper):
+    buyer = make_shop_buyer()
     for product_id, quantity in lines.items():
         answer = buyer.web.post(
             "/cart/items",
@@ -494,8 +493,8 @@ def test_tampered_amounts_are_ignored_the_charge_is_the_server_cart(shop_app, si
     assert [(c.amount, c.currency) for c in charges] == [(shown_total, "USD")]
 
 
-def test_tampered_amounts_on_the_saved_wallet_are_ignored(shop_app, sim):
-    buyer = WalletBuyer(shop_app, sim)
+def test_tampered_amounts_on_the_saved_wallet_are_ignored(shop_app, sim, make_wallet_buyer):
+    buyer = make_wallet_buyer()
     buyer.sign_in()
     buyer.save_wallet_at_checkout()
     store = sim.app.extensions["amazon_pay_simulator"]
@@ -517,8 +516,8 @@ def test_tampered_amounts_on_the_saved_wallet_are_ignored(shop_app, sim):
 
 @FEW
 @given(payment_request=some_text.filter(lambda s: not re.fullmatch(r"[0-9a-f]{32}\n?", s)))
-def test_saved_wallet_forms_with_junk_change_nothing(shop_app, sim, payment_request):
-    buyer = WalletBuyer(shop_app, sim)
+def test_saved_wallet_forms_with_junk_change_nothing(shop_app, sim, make_wallet_buyer, payment_request):
+    buyer = make_wallet_buyer()
     buyer.web.set_cookie("session", "junk." + re.sub(r"[^A-Za-z0-9]", "", payment_request)[:20])
     buyer.add("trail-mug")
     snapshot = Snapshot(shop_app, sim, buyer)

@@ -14,11 +14,11 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import PUBLIC_KEY_ID, STORE_ID
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import simulator
 from shop.amazon_pay import signing
+from tests.support import PUBLIC_KEY_ID, STORE_ID
 
 REVIEW_URL = "http://shop.test/checkout/review"
 RESULT_URL = "http://shop.test/checkout/result"

@@ -19,12 +19,11 @@ from collections import Counter
 import pytest
 import requests
 import urllib3.util.retry
-from conftest import PUBLIC_KEY_ID, STORE_ID, shop_config
-from test_storefront import ShopBuyer, text
 
 import shop
 from shop.amazon_pay import AmazonPayClient, AmazonPayError
 from shop.lifecycle import orders
+from tests.support import PUBLIC_KEY_ID, STORE_ID, text
 
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
 KINDS = ("5xx", "429", "slow", "reset", "lost")
@@ -280,12 +279,14 @@ MAX_RELOADS = 6
 NOT_ANSWERING = "Amazon Pay is not answering"
 
 
-class HonestBuyer(ShopBuyer):
+class HonestBuyer:
     """A buyer who reloads (or submits again) when the shop says Amazon Pay is not answering."""
 
-    def __init__(self, app, sim, stats: Counter):
-        super().__init__(app, sim)
-        self.stats = stats
+    def __init__(self, browser, stats: Counter):
+        self.browser, self.stats = browser, stats
+
+    def __getattr__(self, name):  # the rest is the browser's (a ShopBuyer from make_shop_buyer)
+        return getattr(self.browser, name)
 
     def load(self, method: str, path: str, data: dict | None = None):
         answer = self.web.open(path, method=method, data=data)  # a 500 in TESTING mode raises here
@@ -323,7 +324,7 @@ class HonestBuyer(ShopBuyer):
 
 
 @pytest.fixture
-def faulty_shop(sim, private_key, tmp_path, retry_sleeps):
+def faulty_shop(sim, private_key, tmp_path, retry_sleeps, shop_config):
     client = CountingClient(
         PUBLIC_KEY_ID, private_key, "us", endpoint=sim.url, timeout=(1, READ_TIMEOUT), backoff_factor=0
     )
@@ -339,7 +340,7 @@ def conditional_rates(total: float, kinds=KINDS) -> list[dict]:
     return rules
 
 
-def test_shop_survives_a_fifth_of_amazon_pay_failing(sim, faulty_shop, capsys):
+def test_shop_survives_a_fifth_of_amazon_pay_failing(sim, faulty_shop, capsys, make_shop_buyer):
     app, client = faulty_shop
     instruments = ["1111"] * 20 + ["3434"] * 5 + ["0701"] * 5
     random.Random(11).shuffle(instruments)
@@ -347,7 +348,7 @@ def test_shop_survives_a_fifth_of_amazon_pay_failing(sim, faulty_shop, capsys):
     stats: Counter = Counter()
     started = time.perf_counter()
 
-    bought = [(instrument, HonestBuyer(app, sim, stats).buy(instrument)) for instrument in instruments]
+    bought = [(instrument, HonestBuyer(make_shop_buyer(app), stats).buy(instrument)) for instrument in instruments]
 
     elapsed = time.perf_counter() - started
     report = fault_report(sim)
@@ -384,9 +385,9 @@ def _failing_update(sim):
     set_faults(sim, [{"operation": "UpdateCheckoutSession", "kind": "5xx", "times": 4}])
 
 
-def test_amazon_down_at_complete_the_buyer_reloads_the_result(sim, faulty_shop):
+def test_amazon_down_at_complete_the_buyer_reloads_the_result(sim, faulty_shop, make_shop_buyer):
     app, _client = faulty_shop
-    browser = HonestBuyer(app, sim, Counter())
+    browser = HonestBuyer(make_shop_buyer(app), Counter())
     browser.add()
     review = browser.click_amazon_pay()
     placed = browser.place_order(review)
@@ -407,9 +408,9 @@ def test_amazon_down_at_complete_the_buyer_reloads_the_result(sim, faulty_shop):
     assert sim.counts()["counts"]["charges"] == 1
 
 
-def test_the_503_page_after_place_order_leads_back_to_a_way_to_pay(sim, faulty_shop):
+def test_the_503_page_after_place_order_leads_back_to_a_way_to_pay(sim, faulty_shop, make_shop_buyer):
     app, _client = faulty_shop
-    browser = HonestBuyer(app, sim, Counter())
+    browser = HonestBuyer(make_shop_buyer(app), Counter())
     browser.add()
     review = browser.click_amazon_pay()
     page = text(browser.load("GET", review))

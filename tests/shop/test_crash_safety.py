@@ -13,21 +13,20 @@ import sqlite3
 import threading
 
 import pytest
-from conftest import shop_config
-from test_storefront import ShopBuyer, text
 
 import shop
 from shop.lifecycle import orders
+from tests.support import text
 
 
 class ProcessDied(BaseException):
     """Not an Exception: Flask's error handlers do not catch it, as they could not catch a kill -9."""
 
 
-def restarted(app, browser: ShopBuyer, client, tmp_path, sim) -> ShopBuyer:
+def restarted(app, browser, client, tmp_path, shop_config, make_shop_buyer):
     """A new shop app on the same database, and the same browser (its session cookie) on it."""
     assert app.config["DATABASE"] == shop_config(client, tmp_path)["DATABASE"]
-    again = ShopBuyer(shop.create_app(shop_config(client, tmp_path)), sim)
+    again = make_shop_buyer(shop.create_app(shop_config(client, tmp_path)))
     again.web.set_cookie("session", browser.web.get_cookie("session").value)
     return again
 
@@ -48,9 +47,9 @@ EXPECTED["3434"] = ("failed", "Your payment was not successful", 0)
 @pytest.mark.parametrize("amazon_remembers_the_key", [True, False], ids=["replayed", "reconciled"])
 @pytest.mark.parametrize("instrument", list(EXPECTED))
 def test_restart_after_dying_between_complete_and_the_order_write(
-    sim, client, shop_app, tmp_path, monkeypatch, instrument, amazon_remembers_the_key
+    sim, client, shop_app, tmp_path, monkeypatch, instrument, amazon_remembers_the_key, shop_config, make_shop_buyer
 ):
-    browser = ShopBuyer(shop_app, sim)
+    browser = make_shop_buyer()
     browser.add()
     review = browser.click_amazon_pay(instrument=instrument)
     placed = browser.place_order(review)
@@ -68,7 +67,7 @@ def test_restart_after_dying_between_complete_and_the_order_write(
     if not amazon_remembers_the_key:
         sim.app.extensions["amazon_pay_simulator"].idempotency.clear()
 
-    again = restarted(shop_app, browser, client, tmp_path, sim)
+    again = restarted(shop_app, browser, client, tmp_path, shop_config, make_shop_buyer)
     result = again.web.get(result_path)
 
     status, headline, charges = EXPECTED[instrument]
@@ -87,8 +86,8 @@ def test_restart_after_dying_between_complete_and_the_order_write(
     assert headline in text(reload) and sim.counts()["counts"].get("charges", 0) == charges
 
 
-def test_two_tabs_place_the_same_order_at_once(sim, shop_app):
-    first = ShopBuyer(shop_app, sim)
+def test_two_tabs_place_the_same_order_at_once(sim, shop_app, make_shop_buyer):
+    first = make_shop_buyer()
     first.add()
     review = first.click_amazon_pay()
     page = text(first.web.get(review))
@@ -98,12 +97,12 @@ def test_two_tabs_place_the_same_order_at_once(sim, shop_app):
         "amazonCheckoutSessionId": session_id,
         "reviewed": page.split('name="reviewed" value="')[1].split('"')[0],
     }
-    second = ShopBuyer(shop_app, sim)  # the same browser: a second tab shares the cookies
+    second = make_shop_buyer()  # the same browser: a second tab shares the cookies
     second.web.set_cookie("session", first.web.get_cookie("session").value)
     answers: dict[str, object] = {}
     ready = threading.Barrier(2)
 
-    def click(name: str, tab: ShopBuyer) -> None:
+    def click(name: str, tab) -> None:
         ready.wait()
         answers[name] = tab.web.post("/checkout/place-order", data=form)
 

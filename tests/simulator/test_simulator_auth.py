@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID, Buyer, Simulator
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shop.amazon_pay import AmazonPayClient, signing
 from simulator.clock import Clock
+from tests.support import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID
 
 V1, V2 = signing.ALGORITHM_V1, signing.ALGORITHM_V2
 USD_25 = {"amount": "25.00", "currencyCode": "USD"}
@@ -48,8 +48,8 @@ def extended(moment: datetime) -> str:  # what the Node SDK sends
 
 
 @pytest.fixture
-def api(sim, client, private_key) -> Api:
-    return Api(sim, client, private_key)
+def api(sim, client, private_key, buyer) -> Api:
+    return Api(sim, client, private_key, buyer)
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +60,10 @@ def other_key() -> rsa.RSAPrivateKey:
 class Api:
     """Hand-signed requests: sign what a given SDK signs, then send what the test wants sent."""
 
-    def __init__(self, sim: Simulator, client: AmazonPayClient, private_key: rsa.RSAPrivateKey):
+    def __init__(self, sim, client: AmazonPayClient, private_key: rsa.RSAPrivateKey, buyer):
         self.sim, self.client, self.private_key = sim, client, private_key
         self.host = urlsplit(sim.url).netloc
-        self.buyer = Buyer(sim, client)
+        self.buyer = buyer  # the ``buyer`` fixture: Buyer(sim, client)
 
     def now(self) -> datetime:
         return self.sim.clock.request_time()

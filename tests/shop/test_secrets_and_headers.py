@@ -2,7 +2,7 @@
 output), start-up refuses placeholder or malformed settings, the session cookie and the
 security headers are right on every page, and an expired form says so plainly.
 
-Complements tests/test_shop_config.py (which already covers most start-up messages): only
+Complements tests/shop/test_shop_config.py (which already covers most start-up messages): only
 what it does not cover is here.
 """
 
@@ -13,16 +13,14 @@ import re
 import time
 
 import pytest
-from conftest import PUBLIC_KEY_ID, shop_config
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from itsdangerous.timed import TimestampSigner
-from test_storefront import ShopBuyer, text
-from test_wallet import WalletBuyer
 
 import shop
 from shop.amazon_pay import AmazonPayClient
 from shop.config import ConfigError, load
+from tests.support import PUBLIC_KEY_ID, text
 
 SANDBOX_ENV = {
     "AMAZON_PAY_MODE": "sandbox",
@@ -77,9 +75,11 @@ class Recorder:
 # -- the private key never leaks ------------------------------------------------------------------------
 
 
-def test_private_key_never_in_logs_or_pages_through_checkout_and_wallet(shop_app, sim, private_key, caplog):
+def test_private_key_never_in_logs_or_pages_through_checkout_and_wallet(
+    shop_app, sim, private_key, caplog, make_shop_buyer, make_wallet_buyer
+):
     caplog.set_level(logging.DEBUG)
-    shopper, wallet = ShopBuyer(shop_app, sim), WalletBuyer(shop_app, sim)
+    shopper, wallet = make_shop_buyer(), make_wallet_buyer()
     seen = Recorder(shopper, wallet)
 
     shopper.add("canvas-tote", 2)
@@ -114,7 +114,7 @@ def test_private_key_never_in_logs_or_pages_through_checkout_and_wallet(shop_app
     assert_no_key(log, private_key, "logs")
 
 
-def test_status_page_with_a_wrong_key_does_not_show_either_key(sim, private_key, tmp_path):
+def test_status_page_with_a_wrong_key_does_not_show_either_key(sim, private_key, tmp_path, shop_config):
     wrong = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     for key in (wrong, pem_variants(wrong)[1].decode()):  # parsed, and as PEM text
         client = AmazonPayClient(PUBLIC_KEY_ID, key, "us", endpoint=sim.url, max_retries=0)
@@ -268,8 +268,8 @@ def assert_security_headers(response, where: str) -> None:
     assert response.headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
 
 
-def test_security_headers_on_every_page_the_buyer_sees(shop_app, sim):
-    shopper, wallet = ShopBuyer(shop_app, sim), WalletBuyer(shop_app, sim)
+def test_security_headers_on_every_page_the_buyer_sees(shop_app, sim, make_shop_buyer, make_wallet_buyer):
+    shopper, wallet = make_shop_buyer(), make_wallet_buyer()
     seen = Recorder(shopper, wallet)
     shopper.add("canvas-tote")
     review = shopper.click_amazon_pay()
@@ -304,8 +304,10 @@ def test_security_headers_on_every_page_the_buyer_sees(shop_app, sim):
 # -- an expired form ------------------------------------------------------------------------------------------
 
 
-def test_review_page_left_open_for_an_hour_says_it_expired_and_orders_nothing(shop_app, sim, monkeypatch):
-    shopper = ShopBuyer(shop_app, sim)
+def test_review_page_left_open_for_an_hour_says_it_expired_and_orders_nothing(
+    shop_app, sim, monkeypatch, make_shop_buyer
+):
+    shopper = make_shop_buyer()
     shopper.add("canvas-tote")
     review = shopper.click_amazon_pay()
     page = text(shopper.web.get(review))

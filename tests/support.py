@@ -1,0 +1,17 @@
+"""Plain values and one pure helper shared by the tests; everything else comes from fixtures.
+
+Test modules use these at import time (in module-level request bodies and parametrize lists),
+where no fixture can reach. Fixtures live in the conftest.py files: tests/conftest.py for the
+whole suite, tests/<subject>/conftest.py for one subject.
+"""
+
+from __future__ import annotations
+
+PUBLIC_KEY_ID = "SANDBOX-TESTKEY0000000000000000A"
+PLAIN_KEY_ID = "TESTKEY0000000000000000B"  # an unprefixed key: the client adds /sandbox/v2
+STORE_ID = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
+
+
+def text(response) -> str:
+    """The body of a Flask test client's response, as text."""
+    return response.get_data(as_text=True)
