@@ -30,7 +30,7 @@ from shop.amazon_pay import AmazonPayClient, signing
 from simulator.clock import Clock
 from tests.support import PLAIN_KEY_ID, PUBLIC_KEY_ID, STORE_ID
 
-pytestmark = pytest.mark.interop
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
 INTEROP_DIR = Path(__file__).parent
 SDK_DIR = INTEROP_DIR / "node_modules" / "@amazonpay" / "amazon-pay-api-sdk-nodejs"

@@ -209,7 +209,8 @@ SETUPS = {
 MADE = {"CreateCheckoutSession": "checkoutSessions", "CompleteCheckoutSession": "charges", "CreateCharge": "charges"}
 
 
-@pytest.mark.parametrize("kind", KINDS)
+# A "slow" answer waits out the client's read timeout: those cases are slow tests, the others are not.
+@pytest.mark.parametrize("kind", [pytest.param(k, marks=pytest.mark.slow) if k == "slow" else k for k in KINDS])
 @pytest.mark.parametrize("operation", list(SETUPS))
 def test_one_fault_one_retry_one_object(sim, fast_client, buyer, retry_sleeps, operation, kind):
     name, call, key = SETUPS[operation](fast_client, buyer, sim)
@@ -340,6 +341,7 @@ def conditional_rates(total: float, kinds=KINDS) -> list[dict]:
     return rules
 
 
+@pytest.mark.slow
 def test_shop_survives_a_fifth_of_amazon_pay_failing(sim, faulty_shop, capsys, make_shop_buyer):
     app, client = faulty_shop
     instruments = ["1111"] * 20 + ["3434"] * 5 + ["0701"] * 5

@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 from shop import catalog
 from tests.support import text
 
+pytestmark = pytest.mark.slow
+
 FUZZ = settings(
     derandomize=True,
     max_examples=100,
