@@ -6,13 +6,17 @@ fixtures (its config, app and headless buyers) are in tests/shop/conftest.py.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -162,3 +166,64 @@ class Buyer:
 @pytest.fixture
 def buyer(sim, client) -> Buyer:
     return Buyer(sim, client)
+
+
+# -- the PostgreSQL leg ------------------------------------------------------------------------
+# Tests marked ``both_databases`` run twice: on SQLite (the default, no set-up) and on a real
+# PostgreSQL server: TEST_DATABASE_URL, else one answering on 127.0.0.1:5432 (database
+# ``test``, user ``postgres``, trust auth, as on this project's CI machines). Each test gets a
+# schema of its own, dropped afterwards. Without a server the PostgreSQL runs are skipped, and
+# the end of the run says so loudly.
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+_postgres_skips: list[str] = []
+
+
+@functools.cache
+def postgres_server() -> str | None:
+    """The PostgreSQL server for tests, or None (then TEST_DATABASE_URL must be unset)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    try:
+        psycopg.connect(url or LOCAL_POSTGRES, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        if url:  # asked for by name: its absence is an error, not a skip
+            raise
+        return None
+    return url or LOCAL_POSTGRES
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("both_databases") and "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def database(request, tmp_path) -> Iterator[str | None]:
+    """The DATABASE_URL of this test's shop: None (SQLite under tmp_path) or a fresh PostgreSQL
+    schema on the test server."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    server = postgres_server()
+    if server is None:
+        _postgres_skips.append(request.node.nodeid)
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432 and TEST_DATABASE_URL is unset")
+    schema = f"test_{secrets.token_hex(6)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _postgres_skips:
+        terminalreporter.write_sep("!", "PostgreSQL leg SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(_postgres_skips)} tests ran on SQLite only: no PostgreSQL server answered on 127.0.0.1:5432 "
+            "and TEST_DATABASE_URL is unset. Start one (or set TEST_DATABASE_URL) to test PostgreSQL too.",
+            red=True,
+            bold=True,
+        )

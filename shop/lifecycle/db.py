@@ -150,7 +150,7 @@ def named_lock(name: str) -> Iterator[None]:
     """An exclusive lock shared by every worker and app server, held while a block runs.
     Released when the block ends, and by the database or the kernel if the holder dies, so
     a crash never blocks anyone: a PostgreSQL advisory lock, or (SQLite: one machine) an
-    ``flock`` on a lock file under ``instance/locks/``."""
+    ``flock`` on a lock file in ``locks/`` beside the database file."""
     number = zlib.crc32(name.encode())
     if is_postgresql():
         with db.engine.connect() as connection:
@@ -161,7 +161,8 @@ def named_lock(name: str) -> Iterator[None]:
                 connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": number})
                 connection.commit()
         return
-    directory = os.path.join(current_app.instance_path, "locks")
+    # Beside the database file: whoever shares the database shares its locks.
+    directory = os.path.join(os.path.dirname(db.engine.url.database or current_app.instance_path), "locks")
     os.makedirs(directory, mode=0o700, exist_ok=True)
     with open(os.path.join(directory, f"lock-{number % LOCK_BUCKETS:03d}"), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

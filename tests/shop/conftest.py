@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from sqlalchemy.pool import NullPool
 
 import shop
 from shop.amazon_pay import AmazonPayClient
@@ -42,15 +43,23 @@ def config_for(client: AmazonPayClient, tmp_path: Path, region: str = "us", **ex
 
 
 @pytest.fixture
-def shop_config():
-    """``shop_config(client, tmp_path, region="us", **extra)``: the config dict for a shop app."""
-    return config_for
+def shop_config(database):
+    """``shop_config(client, tmp_path, region="us", **extra)``: the config dict for a shop app,
+    on this test's database (SQLite, or PostgreSQL in tests marked ``both_databases``)."""
+
+    # PostgreSQL: no pool, so that no connection outlives the test's schema.
+    on_postgresql = {"DATABASE_URL": database, "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool}}
+
+    def config(client: AmazonPayClient, tmp_path: Path, region: str = "us", **extra) -> dict:
+        return config_for(client, tmp_path, region, **(on_postgresql if database else {}), **extra)
+
+    return config
 
 
 @pytest.fixture
-def shop_app(client, tmp_path):
+def shop_app(client, tmp_path, shop_config):
     """The storefront, wired to the test simulator over real HTTP."""
-    return shop.create_app(config_for(client, tmp_path))
+    return shop.create_app(shop_config(client, tmp_path))
 
 
 class ShopBuyer:

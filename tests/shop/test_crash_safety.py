@@ -9,14 +9,16 @@ Checkout Session; either way the order ends in its right state with one charge.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
+import sqlalchemy as sa
 
 import shop
-from shop.lifecycle import orders
+from shop.lifecycle import db, orders
 from tests.support import text
+
+pytestmark = pytest.mark.both_databases
 
 
 class ProcessDied(BaseException):
@@ -31,13 +33,11 @@ def restarted(app, browser, client, tmp_path, shop_config, make_shop_buyer):
     return again
 
 
-def order_rows(app) -> list[sqlite3.Row]:
-    connection = sqlite3.connect(app.config["DATABASE"])
-    connection.row_factory = sqlite3.Row
-    try:
-        return connection.execute("SELECT reference, status, charge_id FROM orders").fetchall()
-    finally:
-        connection.close()
+def order_rows(app) -> list[dict]:
+    """The orders as the database has them (SQLite or PostgreSQL), read beside the shop."""
+    query = sa.select(orders.orders_table.c.reference, orders.orders_table.c.status, orders.orders_table.c.charge_id)
+    with app.app_context(), db.read() as connection:
+        return [row._asdict() for row in connection.execute(query)]
 
 
 EXPECTED = {"1111": ("paid", "Thank you for your order", 1), "0701": ("pending", "We have your order", 1)}
