@@ -1,7 +1,14 @@
-"""The cart, kept in the signed Flask session as {product id: quantity}; totals in Decimal."""
+"""The cart, kept in the signed Flask session as {product id: quantity}; totals in Decimal.
+
+A cart has an identity (a random id in the session) that lasts until an order retires it:
+paying for a cart clears it, a failed payment gives it a new identity. With its contents, it
+names one purchase: a second tab, a reload or a retry of the same cart is the same order.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -73,4 +80,19 @@ def set_quantity(session: MutableMapping, product_id: str, quantity: int, add: b
 
 
 def clear(session: MutableMapping) -> None:
+    """The cart was paid for (or is being): empty it and retire its identity."""
     session.pop("cart", None)
+    session.pop("cart_id", None)
+
+
+def retire_identity(session: MutableMapping) -> None:
+    """A payment of this cart failed: keep the items, but paying again is a new purchase."""
+    session.pop("cart_id", None)
+
+
+def purchase_key(session: MutableMapping, buyer_id: str) -> str:
+    """32 hex digits naming this buyer's purchase of this cart, as it is now."""
+    if not isinstance(session.get("cart_id"), str):
+        session["cart_id"] = secrets.token_hex(16)
+    contents = ";".join(f"{product}:{quantity}" for product, quantity in sorted(_stored(session).items()))
+    return hashlib.sha256(f"{buyer_id}|{session['cart_id']}|{contents}".encode()).hexdigest()[:32]

@@ -7,8 +7,12 @@ key is UNIQUE, so a double click or a second tab finds the same order. Its amoun
 change afterwards: Amazon is sent exactly these, with an idempotency key derived from the
 order reference, so a retry can never charge twice.
 
-States: ``awaiting_payment`` (buyer sent to Amazon) -> ``paid`` (Complete answered 200) |
-``pending`` (202: authorization still pending; on hold) | ``failed`` (declined or canceled).
+States: ``awaiting_payment`` (made; the buyer is on the way to Amazon, or paying with the
+saved wallet) -> ``paid`` (Amazon authorized or captured) | ``pending`` (Amazon is still
+deciding: the order is on hold) | ``failed`` (Amazon said no) | ``unconfirmed`` (the shop
+asked Amazon to take the money and got no answer: the buyer may be charged, and
+``reconcile.py`` finds out). ``paid`` and ``failed`` are final; the others are settled by
+``reconcile.py``.
 
 Amazon Pay steps kept here: the one **Update Checkout Session** of an order
 (``redirect_once``), and the ``checkout_completed`` signal after **Complete Checkout
@@ -20,6 +24,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +33,7 @@ from blinker import Namespace
 from sqlalchemy.engine import Connection, Row
 
 from ..money import Totals
-from .db import Money, db, insert_or_ignore, now, order_lock, read, write
+from .db import Money, db, insert_or_ignore, later, now, order_lock, read, write
 
 orders_table = db.Table(
     "orders",
@@ -49,6 +54,7 @@ orders_table = db.Table(
     sa.Column("charge_permission_id", sa.String(64)),
     sa.Column("failure_reason", sa.String(64)),
     sa.Column("redirect_url", sa.Text),
+    sa.Column("lease_until", sa.String(32)),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
 )
@@ -67,7 +73,10 @@ claims_table = db.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
 )
 
-FINAL = ("paid", "pending", "failed")
+DONE = ("paid", "failed")
+OPEN = ("awaiting_payment", "unconfirmed", "pending")
+#: How long a reconcile pass may work on an order before another pass may take it.
+LEASE_SECONDS = 120
 
 #: Sent when Complete Checkout Session settled an order: ``sender`` is the Flask app, with
 #: ``order`` and ``checkout_session`` (Amazon's body). The checkout does not need to know
@@ -94,6 +103,7 @@ class Order:
     charge_permission_id: str | None
     failure_reason: str | None
     redirect_url: str | None
+    lease_until: str | None
     created_at: str
     updated_at: str
 
@@ -195,6 +205,13 @@ def by_reference(reference: str) -> Order | None:
     return _one(orders_table.c.reference, reference)
 
 
+def unconfirmed_of(owner: str) -> list[Order]:
+    """This browser's orders whose payment Amazon has not confirmed yet."""
+    query = sa.select(orders_table).where(orders_table.c.owner == owner, orders_table.c.status == "unconfirmed")
+    with read() as connection:
+        return [Order.from_row(row) for row in connection.execute(query)]
+
+
 def redirect_once(order: Order, update: Callable[[Order], str]) -> str:
     """Amazon's ``amazonPayRedirectUrl`` for this order, from exactly one successful Update
     Checkout Session: ``update(order)`` sends it and returns the URL. A double click or a
@@ -236,15 +253,28 @@ def events(order: Order) -> list[Row]:
         return connection.execute(query.where(events_table.c.order_id == order.id).order_by(events_table.c.id)).all()
 
 
-def lock_unsettled(connection: Connection, limit: int = 50) -> list[Order]:
-    """Orders not yet final, locked for this transaction: ``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL, so that several workers (or app servers) settling orders at once each take
-    different ones. SQLite has one writer at a time and no row locks: the clause is left out."""
-    query = (
-        sa.select(orders_table)
-        .where(orders_table.c.status.not_in(FINAL))
+def lease_open(connection: Connection, after_id: int, limit: int) -> list[Order]:
+    """Take up to ``limit`` orders that are not final (after ``after_id``) for a reconcile
+    pass: one UPDATE … RETURNING marks them leased for ``LEASE_SECONDS``. The inner SELECT is
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so passes running at once on several workers or
+    machines take different orders; SQLite has one writer at a time and no row locks."""
+    at = now()
+    free = sa.or_(orders_table.c.lease_until.is_(None), orders_table.c.lease_until < at)
+    chosen = (
+        sa.select(orders_table.c.id)
+        .where(orders_table.c.status.in_(OPEN), orders_table.c.id > after_id, free)
         .order_by(orders_table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [Order.from_row(row) for row in connection.execute(query)]
+    leased = (
+        sa.update(orders_table)
+        .where(orders_table.c.id.in_(chosen.scalar_subquery()))
+        .values(lease_until=later(LEASE_SECONDS))
+        .returning(*orders_table.c)
+    )
+    return sorted((Order.from_row(row) for row in connection.execute(leased)), key=lambda order: order.id)
+
+
+def age_seconds(order: Order) -> float:
+    return (datetime.now(UTC) - datetime.fromisoformat(order.created_at)).total_seconds()

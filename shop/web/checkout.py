@@ -10,9 +10,9 @@ Amazon Pay steps, in the order the buyer meets them (the button itself is on the
    with its amount (once per order: ``orders.redirect_once``), then 303 to Amazon's
    ``amazonPayRedirectUrl``.
 3. **result**: Amazon sends the buyer to ``checkoutResultReturnUrl?amazonCheckoutSessionId=…``.
-   Complete Checkout Session with the order's stored amount: 200 paid, 202 pending,
-   ``CheckoutSessionCanceled`` failed. Safe to reload: an order already settled is shown as
-   it is; an unsettled one is completed again with the same idempotency key.
+   Complete Checkout Session with the order's stored amount (``reconcile.settle``): 200 paid,
+   202 pending, ``CheckoutSessionCanceled`` failed, no answer unconfirmed. Safe to reload: a
+   settled order is shown as it is; an open one is settled again (same idempotency key).
 4. **cancel**: the buyer left Amazon's page; back to the cart.
 
 Failures are raised (``Problem``, ``AmazonPayError``) and rendered by ``problems.py``.
@@ -29,7 +29,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from .. import cart, shipping
 from ..amazon_pay import AmazonPayError
-from ..lifecycle import orders
+from ..lifecycle import orders, reconcile
 from ..money import Totals, amazon_price
 from . import pages
 from .pages import REASONS, amazon_pay, owner_key, region
@@ -84,11 +84,26 @@ def _totals(checkout_session: dict[str, Any], items: list[cart.Line]) -> tuple[s
     return shipping.order_amounts(here.code, here.ledger_currency, checkout_session.get("shippingAddress"), items)
 
 
+def _show_an_order_still_being_confirmed(items: list[cart.Line]) -> None:
+    """A new checkout of a cart this browser already ordered, while Amazon has not confirmed
+    that order yet, would risk paying twice: show that order first."""
+    bought = sorted((line.product.id, line.quantity) for line in items)
+    for order in orders.unconfirmed_of(owner_key()):
+        if sorted((item["productId"], item["quantity"]) for item in order.items) == bought:
+            raise Problem(
+                409,
+                f"Your order {order.reference} is still being confirmed",
+                "We are confirming the payment of this cart with Amazon Pay; you will not be charged twice. "
+                "Please check that order before paying again.",
+                (url_for("storefront.order", reference=order.reference), "See the order"),
+            )
+
+
 @bp.get("/review")
 def review():
     checkout_session_id = pages.checkout_session_id(request.args.get("amazonCheckoutSessionId"))
     existing = orders.by_checkout_session(checkout_session_id)
-    if existing is not None and existing.owner == owner_key() and existing.status in orders.FINAL:
+    if existing is not None and existing.owner == owner_key() and existing.status != "awaiting_payment":
         return redirect(url_for("storefront.order", reference=existing.reference))
     # An order made but not yet paid (Amazon failed at Place Order) is reviewed and placed again.
     if existing is not None and existing.owner != owner_key():
@@ -96,10 +111,12 @@ def review():
     items = cart.lines(session, region().ledger_currency)
     if not items:
         raise _empty_cart()
+    _show_an_order_still_being_confirmed(items)
     checkout_session = amazon_pay().get_checkout_session(checkout_session_id).body
     # Claimed only now that Amazon knows the id: made-up ids write nothing.
     if not orders.claim_checkout_session(checkout_session_id, owner_key()):
         raise _not_yours()
+    session["checkout_session_id"] = checkout_session_id  # for the cancel URL
     if checkout_session["statusDetails"]["state"] != "Open":
         raise Problem(
             409,
@@ -134,7 +151,7 @@ def place_order():
     if claimed_by != owner_key():
         raise _not_yours()
     order = orders.by_checkout_session(checkout_session_id)
-    if order is not None and order.status in orders.FINAL:
+    if order is not None and order.status != "awaiting_payment":
         return _result_redirect(checkout_session_id)
     if order is None:
         order = _create_order(checkout_session_id)
@@ -229,67 +246,31 @@ def result():
     if order is None or order.owner != owner_key():
         log.warning("checkout: result for an unknown or foreign checkout session")
         raise Problem(404, "Order not found", "We have no order for this checkout in this browser.")
-    if order.status not in orders.FINAL:
-        order = _complete(order)
-    if order.status in ("paid", "pending"):
+    # Amazon just sent the buyer back: Complete first (a reload repeats it with the same key).
+    order = reconcile.settle(order, buyer_returned=order.status in ("awaiting_payment", "unconfirmed"))
+    if order.status in ("paid", "pending", "unconfirmed"):
         cart.clear(session)
     return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or "", None))
 
 
-def _complete(order: orders.Order) -> orders.Order:
-    """Complete Checkout Session once; settle the order from Amazon's answer."""
-    try:
-        answer = amazon_pay().complete_checkout_session(
-            order.checkout_session_id,
-            {"chargeAmount": amazon_price(order.total, order.currency)},
-            idempotency_key=f"{order.reference}-complete",
-        )
-    except AmazonPayError as error:
-        if error.reason_code == "CheckoutSessionCanceled":
-            return _settle_canceled(order)
-        if error.reason_code == "InvalidCheckoutSessionStatus":
-            return _reconcile(order)
-        raise
-    return _settle(order, answer.status, answer.body)
-
-
-def _settle(order: orders.Order, status: int, body: dict[str, Any]) -> orders.Order:
-    ids = {"charge_id": body.get("chargeId"), "charge_permission_id": body.get("chargePermissionId")}
-    if status == 202:
-        order = orders.record(order, "pending", "Complete Checkout Session: 202, authorization pending", **ids)
-    else:
-        order = orders.record(order, "paid", f"Complete Checkout Session: {status}, payment authorized", **ids)
-    orders.checkout_completed.send(current_app._get_current_object(), order=order, checkout_session=body)
-    return order
-
-
-def _settle_canceled(order: orders.Order) -> orders.Order:
-    checkout_session = amazon_pay().get_checkout_session(order.checkout_session_id).body
-    reason = checkout_session["statusDetails"].get("reasonCode") or "Declined"
-    return orders.record(order, "failed", f"Checkout Session canceled: {reason}", failure_reason=reason)
-
-
-def _reconcile(order: orders.Order) -> orders.Order:
-    """Complete was refused because the session is no longer Open: read what Amazon has."""
-    checkout_session = amazon_pay().get_checkout_session(order.checkout_session_id).body
-    state = checkout_session["statusDetails"]["state"]
-    if state == "Canceled":
-        return _settle_canceled(order)
-    if state != "Completed":
-        raise Problem(
-            409,
-            "Payment not finished",
-            "Amazon Pay has not finished this payment. Please return to Amazon Pay from your cart and try again.",
-        )
-    charge_state = None
-    if checkout_session.get("chargeId"):
-        charge_state = amazon_pay().get_charge(checkout_session["chargeId"]).body["statusDetails"]["state"]
-    if charge_state in ("Declined", "Canceled"):
-        return orders.record(order, "failed", f"Charge {charge_state}", failure_reason="Declined")
-    return _settle(order, 202 if charge_state == "AuthorizationInitiated" else 200, checkout_session)
-
-
 @bp.get("/cancel")
 def cancel():
+    """checkoutCancelUrl: the buyer left Amazon's page. If this browser's checkout already has
+    an order, Amazon is asked first: a buyer who paid and then came back this way is shown
+    their order, never told that nothing was charged."""
+    checkout_session_id = session.get("checkout_session_id")
+    order = orders.by_checkout_session(checkout_session_id) if isinstance(checkout_session_id, str) else None
+    if order is not None and order.owner == owner_key():
+        order = reconcile.settle(order)
+        if order.status in ("paid", "pending", "unconfirmed"):
+            cart.clear(session)
+            flash(_already_paid(order), "info")
+            return redirect(url_for("storefront.order", reference=order.reference))
     flash("You left Amazon Pay before paying. Nothing was charged, and your cart is still here.", "info")
     return redirect(url_for("storefront.cart"))
+
+
+def _already_paid(order: orders.Order) -> str:
+    if order.status == "unconfirmed":
+        return f"Your order {order.reference} is still being confirmed with Amazon Pay; you will not be charged twice."
+    return f"You already paid for order {order.reference}."

@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from .. import cart, catalog
-from ..lifecycle import orders
+from ..lifecycle import orders, reconcile
 from . import button
 from .pages import buyer_required, owner_key, region
 from .problems import Problem
@@ -66,7 +66,28 @@ def change_cart():
 
 @bp.get("/orders/<reference>")
 def order(reference: str):
+    """The buyer's order. An order Amazon has not settled yet is asked about again on view."""
+    found = _own_order(reference)
+    if found.status in orders.OPEN:
+        found = reconcile.settle(found)
+    was_pending = any(event.status == "pending" for event in orders.events(found))
+    return render_template("order.html", order=found, events=orders.events(found), was_pending=was_pending)
+
+
+@bp.post("/orders/<reference>/buy-again")
+def buy_again(reference: str):
+    """Put the items of a failed order back in the cart, to pay for them another way."""
+    found = _own_order(reference)
+    for item in found.items:
+        try:
+            cart.set_quantity(session, item["productId"], item["quantity"])
+        except cart.CartError:
+            log.info("buy again: %s is no longer sold", item["productId"])
+    return redirect(url_for("storefront.cart"), code=303)
+
+
+def _own_order(reference: str) -> orders.Order:
     found = orders.by_reference(reference[:40])
     if found is None or found.owner != owner_key():
         raise Problem(404, "Order not found", "There is no such order in this browser.")
-    return render_template("order.html", order=found, events=orders.events(found))
+    return found

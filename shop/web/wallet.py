@@ -9,7 +9,8 @@ Amazon Pay steps:
   with the buyer.
 - **Show it**: **Get Charge Permission** (descriptor, address, Chargeable or NonChargeable).
 - **Pay with it**: **Create Charge** (``captureNow``, ``chargeInitiator: CITU``, ``channel: Web``)
-  for the server's cart, with an idempotency key derived from the order.
+  for the server's cart, once per cart (``cart.purchase_key``), with an idempotency key
+  derived from the order; a lost answer is learned by sending it again with the same key.
 - **Remove it**: **Close Charge Permission**.
 - **Update it**: ``amazon.Pay.initUpdate`` (falling back to ``initCheckout``) with a signed
   setupOnly payload; back at ``checkoutResultReturnUrl``, **Finalize Checkout Session**.
@@ -20,16 +21,15 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, has_request_context, redirect, render_template, request, session, url_for
 
 from .. import cart, shipping
 from ..amazon_pay import AmazonPayError
-from ..lifecycle import accounts, orders
-from ..money import Totals, amazon_price
+from ..lifecycle import accounts, orders, reconcile
+from ..money import Totals
 from . import button, pages
 from .pages import REASONS, amazon_pay, buyer_required, owner_key, region
 from .problems import Problem, way_back
@@ -39,7 +39,6 @@ bp = Blueprint("wallet", __name__, url_prefix="/account")
 
 PAYMENT_REQUEST = re.compile(r"^[0-9a-f]{32}$")
 BUYER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{1,1024}$")
-PENDING_STATES = ("AuthorizationInitiated", "CaptureInitiated")
 
 
 @bp.before_request
@@ -108,7 +107,7 @@ def account():
         items=items,
         quote=quote,
         totals=totals,
-        payment_request=secrets.token_hex(16),
+        payment_request=cart.purchase_key(session, g.buyer.buyer_id),
         update_options=button.update_options(g.buyer.product_type or "PayAndShip", g.buyer.charge_permission_id)
         if permission is not None
         else None,
@@ -157,7 +156,9 @@ def sign_out():
 def remember_wallet(app, order: orders.Order, checkout_session: dict[str, Any], **_extra) -> None:
     """After Complete (``orders.checkout_completed``): keep a PaymentMethodOnFile Charge
     Permission for the signed-in buyer, if the Amazon account that paid is the one they
-    signed in with."""
+    signed in with. Only while that buyer is here (not when a reconcile pass settles it)."""
+    if not has_request_context():
+        return
     if checkout_session.get("chargePermissionType") != "PaymentMethodOnFile" or not checkout_session.get(
         "chargePermissionId"
     ):
@@ -180,19 +181,26 @@ def _listen_to_checkouts(state) -> None:
 @bp.post("/wallet/pay")
 @wallet_required
 def pay_with_wallet():
-    """Buy again: charge the server's cart to the saved wallet (Create Charge)."""
+    """Buy again: charge the server's cart to the saved wallet (Create Charge), once per cart.
+    The form carries the purchase key of the cart the buyer saw; the order is keyed on it."""
     payment_request = request.form.get("payment_request", "")
     if not PAYMENT_REQUEST.fullmatch(payment_request):
         raise Problem(
             400, "This payment form is incomplete", "Please reload your account page and try again.", _account_link()
         )
-    order = orders.by_payment_request(f"wallet:{payment_request}") or _wallet_order(g.buyer, payment_request)
+    order = orders.by_payment_request(f"wallet:{payment_request}")
+    if order is None:
+        order = _wallet_order(g.buyer, payment_request)
     if order.owner != owner_key():
         raise Problem(403, "This payment is not yours", "This payment was started in another browser.")
-    if order.status not in orders.FINAL:
-        order = _create_charge(order)
-    if order.status in ("paid", "pending"):
+    if order.status == "awaiting_payment":
+        order = reconcile.apply(order, reconcile.create_charge(order))
+    elif order.status in orders.OPEN:
+        order = reconcile.settle(order)  # a retry: Amazon replays the first answer
+    if order.status in ("paid", "pending", "unconfirmed"):
         cart.clear(session)
+    elif order.status == "failed":
+        cart.retire_identity(session)
     return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or ""))
 
 
@@ -215,6 +223,13 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
             "out with Amazon Pay from your cart.",
             _account_link(),
         )
+    if payment_request != cart.purchase_key(session, buyer.buyer_id):
+        raise Problem(
+            409,
+            "Your cart has changed",
+            "Your cart changed since this page was shown. Please check the new total before paying.",
+            _account_link(),
+        )
     quote, totals = _charge_totals(permission, items)
     if not quote.can_ship:
         raise Problem(
@@ -227,45 +242,6 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
         totals,
         buyer.email,
         charge_permission_id=buyer.charge_permission_id,
-    )
-
-
-def _create_charge(order: orders.Order) -> orders.Order:
-    """Create Charge for the order's stored amount; settle the order from Amazon's answer.
-    No answer (a 5xx or the network) is raised: the order stays unsettled and the same
-    idempotency key makes a retry safe."""
-    try:
-        charge = (
-            amazon_pay()
-            .create_charge(
-                {
-                    "chargePermissionId": order.charge_permission_id,
-                    "chargeAmount": amazon_price(order.total, order.currency),
-                    "captureNow": True,
-                    "chargeInitiator": "CITU",  # the buyer is here and asked for it
-                    "channel": "Web",
-                    "canHandlePendingAuthorization": current_app.config["AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION"],
-                    "merchantMetadata": {"merchantReferenceId": order.reference},
-                },
-                idempotency_key=f"{order.reference}-charge",
-            )
-            .body
-        )
-    except AmazonPayError as error:
-        if error.status is None or error.status >= 500:
-            raise
-        log.info("wallet: Create Charge refused: %s %s", error.status, error.reason_code)
-        return orders.record(
-            order, "failed", f"Create Charge: {error.status} {error.reason_code}", failure_reason=error.reason_code
-        )
-    state = charge["statusDetails"]["state"]
-    if state in PENDING_STATES:
-        return orders.record(order, "pending", f"Create Charge: {state}", charge_id=charge["chargeId"])
-    if state in ("Captured", "Authorized"):
-        return orders.record(order, "paid", f"Create Charge: {state}", charge_id=charge["chargeId"])
-    reason = charge["statusDetails"].get("reasonCode") or "Declined"
-    return orders.record(
-        order, "failed", f"Create Charge: {state} {reason}", charge_id=charge["chargeId"], failure_reason=reason
     )
 
 

@@ -177,4 +177,4 @@ def test_an_orders_database_from_before_migrations_is_adopted_by_them(client, tm
     connection.close()
     assert {"payment_request", "redirect_url", "charge_id"} <= columns
     assert kept == [("ORD-OLD",)]  # no order lost
-    assert version == "0001"
+    assert version == "0002"

@@ -142,32 +142,19 @@ def _lock_once(app) -> None:
         pass
 
 
-def test_unsettled_orders_are_shared_out_between_workers(app, database):
-    for i in range(6):
+def test_open_orders_are_shared_out_between_reconcile_passes_at_once(app):
+    for i in range(8):
         new_order(f"checkout:{i}")
-    orders.record(orders.by_payment_request("checkout:5"), "paid", "settled")
-    if database is None:
-        with db.write() as connection:  # SQLite: one writer at a time, no row locks to skip
-            assert len(orders.lock_unsettled(connection, limit=10)) == 5
-        return
-    first_taken, second_done = threading.Event(), threading.Event()
-    taken: dict[str, list[str]] = {}
+    orders.record(orders.by_payment_request("checkout:7"), "paid", "settled")
 
-    def worker(name: str, limit: int) -> None:
-        with app.app_context(), db.write() as connection:
-            taken[name] = [order.payment_request for order in orders.lock_unsettled(connection, limit)]
-            if name == "first":
-                first_taken.set()
-                second_done.wait(10)  # hold the rows while the second worker looks
+    def lease(i: int) -> list[str]:
+        with db.write() as connection:
+            return [order.reference for order in orders.lease_open(connection, 0, 4)]
 
-    first = threading.Thread(target=worker, args=("first", 3))
-    first.start()
-    assert first_taken.wait(10)
-    worker("second", 10)
-    second_done.set()
-    first.join(10)
-    assert len(taken["first"]) == 3 and len(taken["second"]) == 2
-    assert not set(taken["first"]) & set(taken["second"])
+    first, second = at_once(2, lease)
+    assert len(first) + len(second) == 7 and not set(first) & set(second)  # each open order once
+    with db.write() as connection:
+        assert orders.lease_open(connection, 0, 10) == []  # leased: a third pass finds nothing yet
 
 
 def test_migrations_make_exactly_the_schema_the_code_declares(shop_config, client, tmp_path, database):
