@@ -1,4 +1,5 @@
-"""Entry point for ``flask run``: the storefront, plus the simulator in simulator mode.
+"""Entry point for ``flask run``: the storefront, plus the simulator in simulator mode and a
+reconcile timer that settles open orders every minute.
 
 The simulator is started here, not in shop/: merchant code never depends on it. It starts
 only when this file is loaded by ``flask run`` (not by ``flask db upgrade`` or another
@@ -11,6 +12,7 @@ import os
 import click
 
 from shop import create_app
+from shop.lifecycle import reconcile
 
 app = create_app()
 
@@ -24,7 +26,10 @@ def _served_by_flask_run() -> bool:
     return os.environ.get("WERKZEUG_RUN_MAIN") == "true" or not app.debug
 
 
-if app.config["AMAZON_PAY_MODE"] == "simulator" and _served_by_flask_run():
-    from simulator.embedded import serve_in_background
+if _served_by_flask_run():
+    if app.config["AMAZON_PAY_MODE"] == "simulator":
+        from simulator.embedded import serve_in_background
 
-    serve_in_background(app.config["AMAZON_PAY_ENDPOINT"], app.config["AMAZON_PAY_SIMULATOR_KEYS"])
+        serve_in_background(app.config["AMAZON_PAY_ENDPOINT"], app.config["AMAZON_PAY_SIMULATOR_KEYS"])
+    # The demo settles open orders by itself; production runs `flask amazon-pay reconcile` from cron.
+    reconcile.run_every(app, float(os.environ.get("RECONCILE_EVERY_SECONDS", "60")))

@@ -25,7 +25,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import cart
 from . import config as settings
 from .amazon_pay import AmazonPayClient
-from .lifecycle import accounts, db, orders  # noqa: F401 (the modules declare their tables)
+from .lifecycle import accounts, db, orders, reconcile  # noqa: F401 (the modules declare their tables)
 from .money import display
 from .regions import REGIONS
 from .web import button, pages, problems, security
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     problems.init_app(app)
     app.before_request(pages.load_logged_in_user)
+    app.cli.add_command(reconcile.cli)
     _register_features(app)
     _template_globals(app)
     return app

@@ -276,5 +276,10 @@ def lease_open(connection: Connection, after_id: int, limit: int) -> list[Order]
     return sorted((Order.from_row(row) for row in connection.execute(leased)), key=lambda order: order.id)
 
 
+def release_lease(order: Order) -> None:
+    with write() as connection:
+        connection.execute(sa.update(orders_table).where(orders_table.c.id == order.id).values(lease_until=None))
+
+
 def age_seconds(order: Order) -> float:
     return (datetime.now(UTC) - datetime.fromisoformat(order.created_at)).total_seconds()
