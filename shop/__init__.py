@@ -19,12 +19,12 @@ import os
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, session
+from flask import Flask, g, session
 from flask_wtf.csrf import CSRFProtect
 
 from . import cart
 from . import config as settings
-from .amazon_pay import AmazonPayClient
+from .amazon_pay import AmazonPayClient, within
 from .lifecycle import accounts, db, orders, reconcile  # noqa: F401 (the modules declare their tables)
 from .money import display
 from .regions import REGIONS
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     problems.init_app(app)
     app.before_request(pages.load_logged_in_user)
+    _bounded_time(app)
     app.cli.add_command(reconcile.cli)
     _register_features(app)
     _template_globals(app)
@@ -65,6 +66,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         AMAZON_PAY_PAYMENT_INTENT="Authorize",
         AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION=True,
         SHOP_FEATURES=FEATURES,
+        AMAZON_PAY_REQUEST_DEADLINE=25.0,
     )
     if test_config and "AMAZON_PAY_CLIENT" in test_config:
         app.config.update(test_config)
@@ -90,6 +92,23 @@ def _register_features(app: Flask) -> None:
         app.register_blueprint(feature.bp)
         if hasattr(feature, "cli"):
             app.cli.add_command(feature.cli)
+
+
+def _bounded_time(app: Flask) -> None:
+    """Every request's Amazon Pay calls, retries included, end within
+    AMAZON_PAY_REQUEST_DEADLINE seconds: below gunicorn's worker timeout (gunicorn.conf.py),
+    so a buyer never meets a killed worker because Amazon was slow."""
+
+    @app.before_request
+    def start_the_clock() -> None:
+        g.amazon_pay_deadline = within(app.config["AMAZON_PAY_REQUEST_DEADLINE"])
+        g.amazon_pay_deadline.__enter__()
+
+    @app.teardown_request
+    def stop_the_clock(_error: BaseException | None = None) -> None:
+        deadline = g.pop("amazon_pay_deadline", None)
+        if deadline is not None:
+            deadline.__exit__(None, None, None)
 
 
 def _template_globals(app: Flask) -> None:

@@ -65,6 +65,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
         "SECRET_KEY": _secret_key(env) or _instance_secret(instance_path),
         "BEHIND_PROXY": env.get("BEHIND_PROXY", "").strip().lower() in ("1", "true", "yes"),
         "DATABASE_URL": env.get("DATABASE_URL") or None,
+        "AMAZON_PAY_REQUEST_DEADLINE": _seconds(env, "AMAZON_PAY_REQUEST_DEADLINE", "25"),
         "DATABASE_MIGRATE_ON_START": _choice(
             env, "DATABASE_MIGRATE_ON_START", "true", ("true", "false"), "use true or false", True
         )
@@ -84,6 +85,17 @@ def _choice(env, name: str, default: str, allowed, hint: str, lower: bool = Fals
     if value not in allowed:
         raise ConfigError(f"{name}={value!r}: {hint}.")
     return value
+
+
+def _seconds(env, name: str, default: str) -> float:
+    value = env.get(name, default).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 300:
+        raise ConfigError(f"{name}={value!r}: a number of seconds from 1 to 300.")
+    return seconds
 
 
 def _simulator_account(env, instance_path: str) -> dict[str, Any]:

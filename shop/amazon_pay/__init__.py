@@ -3,7 +3,7 @@
 Copy this package into your shop as it is: it depends on requests, urllib3 and cryptography only.
 """
 
-from .client import AmazonPayClient, AmazonPayError, AmazonPayResponse, load_private_key
+from .client import AmazonPayClient, AmazonPayError, AmazonPayResponse, load_private_key, within
 from .signing import ALGORITHM_V1, ALGORITHM_V2
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "AmazonPayError",
     "AmazonPayResponse",
     "load_private_key",
+    "within",
 ]

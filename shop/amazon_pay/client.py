@@ -9,7 +9,9 @@ What it does for you, and why:
   the very same signed request on a retry, so a retry can never charge twice;
 - retries 408/425/429/5xx and connection errors 3 times with exponential backoff,
   honouring ``Retry-After`` (urllib3 ``Retry`` on one keep-alive ``requests.Session``);
-- always sets connect and read timeouts (the PHP and Node SDKs set none);
+- always sets connect and read timeouts (the PHP and Node SDKs set none), and a total
+  deadline per call, retries and back-off included: a retry that could not finish in time is
+  not started (``deadline``; ``within(seconds)`` caps every call of a block, e.g. a request);
 - logs operation, status, request id, duration and retries, never the key, the
   Authorization header or a buyer's personal data.
 
@@ -23,7 +25,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +38,13 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+    ResponseError,
+)
 from urllib3.util.retry import Retry
 
 from . import signing
@@ -148,10 +158,42 @@ def _base_url(endpoint: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+#: (when the call must end, the longest one attempt may take): read by DeadlineRetry.
+_CALL_LIMITS: ContextVar[tuple[float, float] | None] = ContextVar("amazon_pay_call_limits", default=None)
+#: When every call of the current block (a web request) must end, if someone set it.
+_BLOCK_ENDS: ContextVar[float | None] = ContextVar("amazon_pay_block_ends", default=None)
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Every call made in this block (this thread) ends within ``seconds`` from now, retries
+    included: the shop wraps each buyer's request in it, below the server's worker timeout."""
+    token = _BLOCK_ENDS.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _BLOCK_ENDS.reset(token)
+
+
+class DeadlineRetry(Retry):
+    """urllib3's Retry, which also declines a retry that could not finish before the call's
+    deadline (the back-off or ``Retry-After`` wait, plus one whole attempt)."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        limits = _CALL_LIMITS.get()
+        if limits is not None:
+            ends, attempt = limits
+            wait = (response is not None and new.get_retry_after(response)) or new.get_backoff_time()
+            if time.monotonic() + wait + attempt > ends:
+                raise MaxRetryError(_pool, url, error or ResponseError("no time left for a retry"))
+        return new
+
+
 def _retrying_session(http: requests.Session, max_retries: int, backoff_factor: float) -> requests.Session:
     """Retries as the official SDKs do: connection failures, 408/425/429/5xx, honouring
     Retry-After. POSTs too: their idempotency key makes a repeat safe."""
-    retry = Retry(
+    retry = DeadlineRetry(
         total=max_retries,
         connect=max_retries,
         read=max_retries,
@@ -186,7 +228,8 @@ class AmazonPayClient:
         algorithm: str = signing.ALGORITHM_V2,
         endpoint: str | None = None,
         *,
-        timeout: tuple[float, float] = (5.0, 20.0),
+        timeout: tuple[float, float] = (3.05, 8.0),
+        deadline: float = 25.0,
         max_retries: int = 3,
         backoff_factor: float = 1.0,
         session: requests.Session | None = None,
@@ -205,6 +248,7 @@ class AmazonPayClient:
         self.sandbox = sandbox
         self._private_key = load_private_key(private_key)
         self.timeout = timeout
+        self.deadline = deadline
         self.max_retries = max_retries
 
         host, self.amz_region = REGIONS[region_key]
@@ -277,6 +321,8 @@ class AmazonPayClient:
         sent_headers = self.signed_headers(method, self.base_path + resource, body, query, extra)
         sent_headers["user-agent"] = USER_AGENT
         started = time.perf_counter()
+        timeout, limits = self._limits()
+        token = _CALL_LIMITS.set(limits)
         try:
             response = self.http.request(
                 method,
@@ -284,11 +330,22 @@ class AmazonPayClient:
                 params=query,
                 data=body or None,
                 headers=sent_headers,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except requests.RequestException as exc:
             raise self._no_answer(operation, exc, started) from None
+        finally:
+            _CALL_LIMITS.reset(token)
         return self._answer(operation, response, started)
+
+    def _limits(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """This call's (connect, read) timeouts and (end, one attempt): the call ends by its own
+        deadline, or by the block's (``within``) if that comes first."""
+        now = time.monotonic()
+        ends = min(now + self.deadline, _BLOCK_ENDS.get() or float("inf"))
+        left = max(ends - now, 0.01)
+        connect, read = min(self.timeout[0], left), min(self.timeout[1], left)
+        return (connect, read), (ends, connect + read)
 
     def _no_answer(self, operation: str, exc: requests.RequestException, started: float) -> AmazonPayError:
         """The error for a request that got no HTTP answer, even after retries (logged)."""

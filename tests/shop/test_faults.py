@@ -429,3 +429,21 @@ def test_the_503_page_after_place_order_leads_back_to_a_way_to_pay(sim, faulty_s
     followed = browser.web.get(way_back.replace("&amp;", "&"), follow_redirects=True)
     assert followed.status_code == 200
     assert 'data-testid="place-order"' in text(followed)  # the buyer can place the order again
+
+
+def test_a_buyer_request_ends_by_its_deadline_however_slow_amazon_is(
+    sim, private_key, tmp_path, shop_config, make_shop_buyer
+):
+    """Amazon answers nothing in time, on every attempt: the result page still answers within
+    AMAZON_PAY_REQUEST_DEADLINE (here 2.5 s), saying the payment is being confirmed."""
+    client = AmazonPayClient(PUBLIC_KEY_ID, private_key, "us", endpoint=sim.url, timeout=(1, 1), backoff_factor=0.1)
+    app = shop.create_app(shop_config(client, tmp_path, AMAZON_PAY_REQUEST_DEADLINE=2.5))
+    browser = make_shop_buyer(app)
+    browser.add()
+    result_path = browser.pay_at_amazon(browser.place_order(browser.click_amazon_pay()).headers["Location"])
+    set_faults(sim, [{"operation": "CompleteCheckoutSession", "kind": "slow", "times": 10}], slow_seconds=1.5)
+    started = time.monotonic()
+    page = browser.web.get(result_path)
+    assert time.monotonic() - started < 3.5  # 2.5 s, and slack for a busy machine
+    assert page.status_code == 200 and "We are confirming your payment" in text(page)
+    assert fault_report(sim)["requests"]["CompleteCheckoutSession"] <= 3
