@@ -28,8 +28,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .. import shipping
 from ..amazon_pay import AmazonPayClient, AmazonPayError
 from ..money import amazon_price
+from ..regions import REGIONS
 from . import orders
 from .db import order_lock, write
 
@@ -126,7 +128,42 @@ def complete(order: orders.Order) -> News | None:
         if error.reason_code in ("CheckoutSessionCanceled", "InvalidCheckoutSessionStatus"):
             return _from_checkout_session(order, client().get_checkout_session(order.checkout_session_id).body)
         raise
-    return _from_complete(answer.status, answer.body)
+    return _refuse_unshippable(order, _from_complete(answer.status, answer.body))
+
+
+def _refuse_unshippable(order: orders.Order, news: News) -> News:
+    """The address that ships must be one the shop accepted. The buyer can change it at Amazon
+    after Place Order (another tab), so it is checked again in Complete's answer; a refused
+    one cancels the authorization (Cancel Charge): the order fails, and nothing is charged.
+    A charge already captured (paymentIntent AuthorizeWithCapture) cannot be canceled: the
+    order is kept, with a note in its history for the merchant to refund it."""
+    session = news.checkout_session or {}
+    if session.get("productType") == "PayOnly" or not news.charge_id:
+        return news
+    here = REGIONS[current_app.config["AMAZON_PAY_REGION"]]
+    quote = shipping.quote(here.code, session.get("shippingAddress"), order.subtotal, order.currency, False)
+    if quote.can_ship:
+        return news
+    log.warning("settle %s: Amazon's shipping address is one the shop refuses: %s", order.reference, quote.problem)
+    try:
+        client().cancel_charge(news.charge_id, {"cancellationReason": "The shop cannot ship to this address"})
+    except AmazonPayError as error:
+        log.warning("settle %s: Cancel Charge refused (%s): hold the order", order.reference, error.reason_code)
+        return News(
+            news.status,
+            f"{news.detail}; ON HOLD: {quote.problem} Refund it.",
+            news.charge_id,
+            news.charge_permission_id,
+            None,
+            news.checkout_session,
+        )
+    return News(
+        "failed",
+        f"Canceled: the address chosen at Amazon Pay is refused ({quote.problem})",
+        news.charge_id,
+        news.charge_permission_id,
+        "AddressNotAccepted",
+    )
 
 
 def _from_complete(status: int, body: dict[str, Any]) -> News:
@@ -162,7 +199,7 @@ def _complete_quietly(order: orders.Order) -> News | None:
         {"chargeAmount": amazon_price(order.total, order.currency)},
         idempotency_key=f"{order.reference}-complete",
     )
-    return _from_complete(answer.status, answer.body)
+    return _refuse_unshippable(order, _from_complete(answer.status, answer.body))
 
 
 def _from_charge(

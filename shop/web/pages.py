@@ -32,6 +32,8 @@ REASONS = {
     "BuyerCanceled": "The payment was canceled on Amazon Pay.",
     "Expired": "The checkout expired before it was completed.",
     "AmazonCanceled": "Amazon Pay canceled the payment.",
+    "AddressNotAccepted": "We cannot ship to the address chosen at Amazon Pay, so we canceled the payment.",
+    "UnknownToAmazon": "Amazon Pay has no record of this payment.",
 }
 
 

@@ -256,3 +256,22 @@ def test_two_tabs_pay_with_the_wallet_at_once_twenty_times_one_charge_each(make_
 
 
 assert PUBLIC_KEY_ID  # the test simulator trusts this key (tests.support)
+
+
+def test_an_address_changed_at_amazon_after_place_order_to_one_refused_is_not_shipped(shop_app, buyer, sim):
+    buyer.add()
+    review = buyer.click_amazon_pay()
+    placed = buyer.place_order(review)
+    session_id = review.split("amazonCheckoutSessionId=")[1]
+    changed = requests.post(  # another tab, at Amazon: the buyer picks Alaska after Place Order
+        f"{sim.url}/control/checkout-sessions/{session_id}/buyer", json={"address": "us-alaska"}, timeout=5
+    )
+    assert changed.status_code == 200, changed.text
+    page = text(buyer.web.get(buyer.pay_at_amazon(placed.headers["Location"])))
+    assert "Your payment was not successful" in page
+    assert "We cannot ship to the address chosen at Amazon Pay, so we canceled the payment." in page
+    charges = requests.get(f"{sim.url}/control/counts", timeout=5).json()
+    [charge_id] = list(sim.app.extensions["amazon_pay_simulator"].charges)
+    with shop_app.app_context():
+        state = reconcile.client().get_charge(charge_id).body["statusDetails"]["state"]
+    assert state == "Canceled" and charges["counts"]["charges"] == 1  # authorized, then canceled: no money taken
