@@ -37,7 +37,15 @@ FEATURES = ("storefront", "checkout", "wallet", "status")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates", static_folder="../static")
+    # SHOP_INSTANCE_PATH (absolute): where the demo key, the session secret and the SQLite file
+    # live, if not <repo>/instance/; app servers that share one act as one shop.
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("SHOP_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     _configure(app, test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

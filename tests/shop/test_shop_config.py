@@ -55,6 +55,19 @@ def test_simulator_mode_needs_no_configuration_and_keeps_its_demo_key(tmp_path):
     assert (tmp_path / "demo-private-key.pem").stat().st_mode & 0o077 == 0  # readable by the owner only
 
 
+def test_shop_instance_path_moves_the_demo_key_secret_and_database(tmp_path, monkeypatch):
+    """SHOP_INSTANCE_PATH: app servers given one folder share the demo key, SECRET_KEY and SQLite file."""
+    folder = tmp_path / "shared"
+    for name in ("AMAZON_PAY_MODE", "SECRET_KEY", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SHOP_INSTANCE_PATH", str(folder))
+    first, second = create_app(), create_app()
+    assert first.instance_path == second.instance_path == str(folder)
+    assert first.config["DATABASE"] == str(folder / "orders.sqlite") and (folder / "orders.sqlite").exists()
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] == (folder / "secret-key").read_text()
+    assert (folder / "simulator-keys" / f"{DEMO_PUBLIC_KEY_ID}.pem").exists()
+
+
 def test_a_complete_sandbox_configuration_loads(tmp_path, sandbox_env):
     config = load(str(tmp_path), sandbox_env)
     assert config["AMAZON_PAY_SANDBOX"] is True and config["AMAZON_PAY_ENDPOINT"] is None
