@@ -1,7 +1,8 @@
 """Screenshots of every page of the buyer's journey, for the README (docs/screenshots/).
 
 Run against the demo:  make demo  (in one terminal), then
-                       .venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000]
+                       .venv/bin/python scripts/screenshots.py [http://127.0.0.1:5000 [http://127.0.0.1:5001]]
+(the second URL is the simulator's, whose test controls play a lost answer and the clock).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import sys
 from pathlib import Path
 
+import requests
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +80,31 @@ def wallet(page: Page, shop: str) -> None:
     shot(page, "10-amazon-update-wallet")
 
 
-def main(shop: str) -> None:
+def after_the_buyer_leaves(page: Page, shop: str, simulator: str) -> None:
+    """A lost answer ("being confirmed"), a pending payment Amazon declined later, and the
+    cancel URL of a checkout already paid."""
+    to_review(page, shop, "1111")
+    faults = {"rules": [{"operation": "CompleteCheckoutSession", "kind": "lost", "times": 4}]}
+    requests.post(f"{simulator}/control/faults", json=faults, timeout=5).raise_for_status()
+    page.get_by_test_id("place-order").click()
+    page.get_by_test_id("outcome-unconfirmed").wait_for()
+    shot(page, "11-result-unconfirmed")
+    requests.delete(f"{simulator}/control/faults", timeout=5).raise_for_status()
+    page.get_by_test_id("check-again").click()
+    page.get_by_test_id("order-status").wait_for()
+    shot(page, "12-order-confirmed-later")
+    page.goto(f"{shop}/checkout/cancel")  # "Return to the shop" on Amazon's page, after paying
+    shot(page, "13-cancel-after-paying")
+    to_review(page, shop, "4354")
+    page.get_by_test_id("place-order").click()
+    page.get_by_test_id("outcome-pending").wait_for()
+    requests.post(f"{simulator}/control/clock", json={"advanceSeconds": 31}, timeout=5).raise_for_status()
+    page.get_by_role("link", name="order page").click()
+    page.get_by_test_id("order-failed").wait_for()
+    shot(page, "14-order-declined-later")
+
+
+def main(shop: str, simulator: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     executable = system_chromium()
     with sync_playwright() as playwright:
@@ -100,10 +126,14 @@ def main(shop: str) -> None:
             page.get_by_test_id(outcome).wait_for()
             shot(page, name)
         wallet(page, shop)
+        after_the_buyer_leaves(page, shop, simulator)
         page.goto(f"{shop}/status")
         shot(page, "status")
         browser.close()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000")
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:5000",
+        sys.argv[2] if len(sys.argv) > 2 else "http://127.0.0.1:5001",
+    )
