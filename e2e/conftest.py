@@ -91,6 +91,7 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
             }
         )
         shop_server, shops[region] = serve(app)
+        app.config["SHOP_URL"] = shops[region]  # its public address: known once it listens
         running.append(shop_server)
     yield Servers(simulator_url, shops)
     for server in running:

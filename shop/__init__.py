@@ -17,6 +17,7 @@ import importlib
 import logging
 import os
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, session
@@ -46,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    settings.private_folder(Path(app.instance_path))  # keys, secret, database: the owner's only
     _configure(app, test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     client = app.config.get("AMAZON_PAY_CLIENT") or _amazon_pay_client(app.config)
@@ -74,6 +75,7 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         AMAZON_PAY_PAYMENT_INTENT="Authorize",
         AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION=True,
         SHOP_FEATURES=FEATURES,
+        SHOP_URL=settings.DEMO_SHOP_URL,
         AMAZON_PAY_REQUEST_DEADLINE=25.0,
     )
     if test_config and "AMAZON_PAY_CLIENT" in test_config:

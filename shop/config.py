@@ -14,6 +14,7 @@ import re
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,6 +27,7 @@ DEMO_PUBLIC_KEY_ID = "SANDBOX-SIMULATORDEMOKEY00000000"
 DEMO_MERCHANT_ID = "A1SIMULATORMERCHANT"
 DEMO_STORE_ID = "amzn1.application-oa2-client.simulator0000000000000000"
 DEFAULT_SIMULATOR_URL = "http://127.0.0.1:5001"
+DEMO_SHOP_URL = "http://127.0.0.1:5000"  # where `make demo` (flask run) serves the shop
 
 # Values copied from .env.example or the docs rather than from Seller Central.
 _PLACEHOLDER = re.compile(r"X{6,}|^your[-_ ]|^<.*>$|change[-_ ]?me|^\.\.\.$", re.IGNORECASE)
@@ -75,6 +77,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
         config.update(_simulator_account(env, instance_path))
     else:
         config.update(_merchant_account(env, mode))
+    config["SHOP_URL"] = _shop_url(env, mode)
     return config
 
 
@@ -84,6 +87,23 @@ def _choice(env, name: str, default: str, allowed, hint: str, lower: bool = Fals
     value = value.lower() if lower else value
     if value not in allowed:
         raise ConfigError(f"{name}={value!r}: {hint}.")
+    return value
+
+
+def _shop_url(env, mode: str) -> str:
+    """The shop's public origin: every URL given to Amazon (return, cancel and sign-in URLs) is
+    built from it, never from a request's Host or X-Forwarded-Host header, which anyone can
+    send. Required in sandbox and live (https in live); the demo's own in simulator mode."""
+    value = (env.get("SHOP_URL") or "").strip().rstrip("/")
+    if not value:
+        if mode != "simulator":
+            raise ConfigError("SHOP_URL: set your shop's public address, e.g. https://shop.example.com.")
+        return DEMO_SHOP_URL
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise ConfigError(f"SHOP_URL={value!r}: an origin such as https://shop.example.com (no path).")
+    if mode == "live" and parts.scheme != "https":
+        raise ConfigError(f"SHOP_URL={value!r}: live mode needs https (Amazon requires it of return URLs).")
     return value
 
 
@@ -100,6 +120,7 @@ def _seconds(env, name: str, default: str) -> float:
 
 def _simulator_account(env, instance_path: str) -> dict[str, Any]:
     """Simulator mode: the demo's own keys and ids, and the simulator's URL."""
+    register_demo_domain(instance_path, _shop_url(env, "simulator"))
     return {
         "AMAZON_PAY_PUBLIC_KEY_ID": DEMO_PUBLIC_KEY_ID,
         "AMAZON_PAY_PRIVATE_KEY": demo_private_key(instance_path),
@@ -180,10 +201,8 @@ def _instance_secret(instance_path: str) -> str:
     path = Path(instance_path) / "secret-key"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(32)
-    path.write_text(value)
-    path.chmod(0o600)
+    write_private(path, value.encode())
     return value
 
 
@@ -197,16 +216,38 @@ def demo_private_key(instance_path: str) -> rsa.RSAPrivateKey:
         key = load_private_key(private_path)
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_path.parent.mkdir(parents=True, exist_ok=True)
-        private_path.write_bytes(
+        write_private(
+            private_path,
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
+            ),
         )
-        private_path.chmod(0o600)
     if not public_path.exists():
-        public_path.parent.mkdir(parents=True, exist_ok=True)
-        public_path.write_bytes(
-            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        write_private(
+            public_path,
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
         )
     return key
+
+
+def register_demo_domain(instance_path: str, shop_url: str) -> None:
+    """Simulator mode: register the demo's own domain for its key, as a merchant registers
+    theirs in Seller Central (the simulator refuses return URLs on other domains)."""
+    path = Path(instance_path) / "simulator-keys" / f"{DEMO_PUBLIC_KEY_ID}.domains"
+    host = urlsplit(shop_url).hostname or ""
+    if not path.exists() or host not in path.read_text().split():
+        write_private(path, f"# Domains registered for the demo key (Seller Central, offline)\n{host}\n".encode())
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (0600), in a folder only its owner can enter."""
+    private_folder(path.parent)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    path.chmod(0o600)
+
+
+def private_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)

@@ -57,6 +57,7 @@ class Money(sa.TypeDecorator):
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", database_url(app))
+    _private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.abspath(MIGRATIONS))
@@ -87,6 +88,19 @@ def _create_and_stamp() -> None:
 @functools.cache
 def head_revision() -> str:
     return ScriptDirectory(os.path.abspath(MIGRATIONS)).get_current_head()
+
+
+def _private_sqlite_file(url: str) -> None:
+    """The SQLite file holds buyers' e-mails and addresses: only its owner may read it (0600),
+    in a folder only its owner may enter; made so before SQLite creates it (and its journal)."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return
+    path = url.removeprefix("sqlite:///")
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
 
 
 def database_url(app: Flask) -> str:
@@ -164,7 +178,8 @@ def named_lock(name: str) -> Iterator[None]:
     # Beside the database file: whoever shares the database shares its locks.
     directory = os.path.join(os.path.dirname(db.engine.url.database or current_app.instance_path), "locks")
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    with open(os.path.join(directory, f"lock-{number % LOCK_BUCKETS:03d}"), "a") as handle:
+    descriptor = os.open(os.path.join(directory, f"lock-{number % LOCK_BUCKETS:03d}"), os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "r+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

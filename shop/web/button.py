@@ -16,11 +16,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 
 from .. import shipping
 from ..money import amazon_price
 from ..regions import REGIONS
+from .pages import external_url
 
 SCOPES_SHIPPED = ["name", "email", "phoneNumber", "billingAddress", "shippingAddress"]
 SCOPES_DIGITAL = ["name", "email", "billingAddress"]
@@ -40,8 +41,8 @@ def checkout_session_payload(region: str, product_type: str, save_wallet: bool =
     ``save_wallet`` asks Amazon for a PaymentMethodOnFile Charge Permission (saved wallet)."""
     payload: dict[str, Any] = {
         "webCheckoutDetails": {
-            "checkoutReviewReturnUrl": url_for("checkout.review", _external=True),
-            "checkoutCancelUrl": url_for("checkout.cancel", _external=True),
+            "checkoutReviewReturnUrl": external_url("checkout.review"),
+            "checkoutCancelUrl": external_url("checkout.cancel"),
         },
         "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
         "scopes": SCOPES_SHIPPED if product_type == "PayAndShip" else SCOPES_DIGITAL,
@@ -59,8 +60,8 @@ def update_payload(region: str, product_type: str, charge_permission_id: str) ->
     payload; the buyer returns to ``checkoutResultReturnUrl``, where we Finalize."""
     payload: dict[str, Any] = {
         "webCheckoutDetails": {
-            "checkoutResultReturnUrl": url_for("wallet.updated", _external=True),
-            "checkoutCancelUrl": url_for("wallet.update_canceled", _external=True),
+            "checkoutResultReturnUrl": external_url("wallet.updated"),
+            "checkoutCancelUrl": external_url("wallet.update_canceled"),
             "checkoutMode": "ProcessOrder",
         },
         "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
@@ -78,8 +79,8 @@ def update_payload(region: str, product_type: str, charge_permission_id: str) ->
 def sign_in_payload() -> str:
     return _serialise(
         {
-            "signInReturnUrl": url_for("wallet.signed_in", _external=True),
-            "signInCancelUrl": url_for("wallet.account", _external=True),
+            "signInReturnUrl": external_url("wallet.signed_in"),
+            "signInCancelUrl": external_url("wallet.account"),
             "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
             "signInScopes": ["name", "email"],
         }

@@ -217,7 +217,7 @@ def _update_checkout_session(order: orders.Order) -> str:
         .update_checkout_session(
             order.checkout_session_id,
             {
-                "webCheckoutDetails": {"checkoutResultReturnUrl": url_for("checkout.result", _external=True)},
+                "webCheckoutDetails": {"checkoutResultReturnUrl": pages.external_url("checkout.result")},
                 "paymentDetails": {
                     "paymentIntent": config["AMAZON_PAY_PAYMENT_INTENT"],
                     "canHandlePendingAuthorization": config["AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION"],

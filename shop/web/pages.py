@@ -70,6 +70,12 @@ def sign_in_link() -> tuple[str, str]:
     return url_for("wallet.account"), "Sign in"
 
 
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL of the shop for Amazon (return, cancel, sign-in URLs): the configured
+    SHOP_URL, never the request's Host or X-Forwarded-Host, which anyone can forge."""
+    return current_app.config["SHOP_URL"] + url_for(endpoint, **values)
+
+
 def amazon_pay() -> AmazonPayClient:
     """The app's one AmazonPayClient (made in create_app, key parsed once)."""
     return current_app.extensions["amazon_pay"]

@@ -59,9 +59,10 @@ def init_app(app: Flask) -> None:
     policy = content_security_policy(app)
     app.session_interface = SessionCookies()
     if app.config.get("BEHIND_PROXY"):
-        # Behind a TLS-terminating proxy (nginx, a load balancer): trust its X-Forwarded-Proto
-        # and X-Forwarded-Host, one hop, so request.is_secure and _external URLs are right.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)
+        # Behind a TLS-terminating proxy (nginx, a load balancer): trust its X-Forwarded-Proto,
+        # one hop, so request.is_secure is right (the session cookie is then Secure). Never
+        # X-Forwarded-Host: URLs for Amazon come from SHOP_URL only.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1)
 
     @app.after_request
     def security_headers(response):

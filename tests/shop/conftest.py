@@ -38,6 +38,7 @@ def config_for(client: AmazonPayClient, tmp_path: Path, region: str = "us", **ex
         "AMAZON_PAY_PAYMENT_INTENT": "Authorize",
         "AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION": True,
         "DATABASE": str(tmp_path / "orders.sqlite"),
+        "SHOP_URL": "http://localhost",  # where Flask's test client sends requests
         **extra,
     }
 

@@ -28,6 +28,7 @@ SANDBOX_ENV = {
     "AMAZON_PAY_PUBLIC_KEY_ID": "SANDBOX-AFVX7ULWSGBZ5535PCUQOY7B",
     "AMAZON_PAY_MERCHANT_ID": "A2BCDEFGHIJ3KL",
     "AMAZON_PAY_STORE_ID": "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef",
+    "SHOP_URL": "https://shop.example.com",
 }
 
 

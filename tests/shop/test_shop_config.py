@@ -41,6 +41,7 @@ def sandbox_env(tmp_path, private_pem) -> dict[str, str]:
         "AMAZON_PAY_PRIVATE_KEY": str(key_file),
         "AMAZON_PAY_MERCHANT_ID": "A2BCDEFGHIJ3KL",
         "AMAZON_PAY_STORE_ID": "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef",
+        "SHOP_URL": "https://shop.example.com",
     }
 
 
