@@ -1,9 +1,15 @@
-"""Buyers who signed in with Amazon, and their saved Amazon Pay wallet (table ``buyers``).
+"""Buyers who signed in with Amazon, their saved Amazon Pay wallet (table ``buyers``), and which
+browser is signed in as whom (table ``browser_sessions``).
 
 A buyer is known by Amazon's ``buyerId`` (from Get Buyer after Sign in with Amazon). The
 saved wallet is a ``PaymentMethodOnFile`` Charge Permission made at checkout; the shop keeps
 only its id and the product type (PayAndShip / PayOnly) it was saved with. Everything else
 (descriptor, address, Chargeable or not) is read from Amazon when shown.
+
+A browser is known by the random ``owner`` id in its session cookie. Who it is signed in as
+is kept here, on the server, not in the cookie: signing out marks that owner signed out, so a
+copy of the cookie taken before (a shared computer, a stolen cookie) is a stranger afterwards,
+with no wallet and none of the browser's orders.
 """
 
 from __future__ import annotations
@@ -23,6 +29,15 @@ buyers_table = db.Table(
     sa.Column("product_type", sa.String(16)),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
+)
+
+
+browser_sessions_table = db.Table(
+    "browser_sessions",
+    sa.Column("owner", sa.String(64), primary_key=True),
+    sa.Column("buyer_id", sa.String(128)),
+    sa.Column("signed_out_at", sa.String(32)),
+    sa.Column("created_at", sa.String(32), nullable=False),
 )
 
 
@@ -69,4 +84,47 @@ def save_wallet(buyer_id: str, charge_permission_id: str | None, product_type: s
             sa.update(buyers_table)
             .where(buyers_table.c.buyer_id == buyer_id)
             .values(charge_permission_id=charge_permission_id, product_type=product_type, updated_at=now())
+        )
+
+
+def signed_in_browser(owner: str) -> tuple[Buyer | None, bool]:
+    """(the buyer this browser is signed in as, whether this browser has signed out)."""
+    with read() as connection:
+        row = connection.execute(
+            sa.select(browser_sessions_table).where(browser_sessions_table.c.owner == owner)
+        ).first()
+    if row is None:
+        return None, False
+    if row.signed_out_at:
+        return None, True
+    return get(row.buyer_id), False
+
+
+def sign_in_browser(owner: str, buyer_id: str) -> None:
+    with write() as connection:
+        connection.execute(
+            upsert(
+                browser_sessions_table,
+                "owner",
+                {"buyer_id": buyer_id},
+                owner=owner,
+                buyer_id=buyer_id,
+                created_at=now(),
+            )
+        )
+
+
+def sign_out_browser(owner: str) -> None:
+    """This browser's session ends for good: every copy of its cookie becomes a stranger."""
+    at = now()
+    with write() as connection:
+        connection.execute(
+            upsert(
+                browser_sessions_table,
+                "owner",
+                {"buyer_id": None, "signed_out_at": at},
+                owner=owner,
+                signed_out_at=at,
+                created_at=at,
+            )
         )

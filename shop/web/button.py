@@ -76,10 +76,12 @@ def update_payload(region: str, product_type: str, charge_permission_id: str) ->
     return _serialise(payload)
 
 
-def sign_in_payload() -> str:
+def sign_in_payload(state: str) -> str:
+    """Sign in with Amazon. ``state`` (kept in this browser's session) rides in the return URL,
+    so that the buyer token Amazon appends is taken once, and only by this browser."""
     return _serialise(
         {
-            "signInReturnUrl": external_url("wallet.signed_in"),
+            "signInReturnUrl": external_url("wallet.signed_in", state=state),
             "signInCancelUrl": external_url("wallet.account"),
             "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
             "signInScopes": ["name", "email"],
@@ -87,11 +89,13 @@ def sign_in_payload() -> str:
     )
 
 
-def _signed(payload: str) -> dict[str, str]:
+def _signed(payload: str, cached: bool = True) -> dict[str, str]:
+    """The payload, its signature and key; ``cached`` for payloads shared by every visitor."""
     client = current_app.extensions["amazon_pay"]
+    sign = current_app.extensions["amazon_pay_button_signatures"] if cached else client.generate_button_signature
     return {
         "payloadJSON": payload,
-        "signature": current_app.extensions["amazon_pay_button_signatures"](payload),
+        "signature": sign(payload),
         "publicKeyId": client.public_key_id,
         "algorithm": client.algorithm,
     }
@@ -123,9 +127,9 @@ def render_options(product_type: str, estimated_total: Decimal, save_wallet: boo
     }
 
 
-def sign_in_options() -> dict[str, Any]:
+def sign_in_options(state: str) -> dict[str, Any]:
     """``amazon.Pay.renderButton('#AmazonSignIn', options)``: Sign in with Amazon."""
-    return {**_options("SignIn", "Other"), "signInConfig": _signed(sign_in_payload())}
+    return {**_options("SignIn", "Other"), "signInConfig": _signed(sign_in_payload(state), cached=False)}
 
 
 def update_options(product_type: str, charge_permission_id: str) -> dict[str, Any]:

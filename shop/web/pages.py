@@ -45,9 +45,16 @@ def owner_key() -> str:
 
 
 def load_logged_in_user() -> None:
-    """Before every request: the buyer who signed in with Amazon in this browser, or None."""
-    buyer_id = session.get("buyer_id")
-    g.buyer = accounts.get(buyer_id) if isinstance(buyer_id, str) else None
+    """Before every request: the buyer who signed in with Amazon in this browser, or None. A
+    cookie from before a sign-out is a stranger's: its session starts afresh."""
+    g.buyer = None
+    owner = session.get("owner")
+    if not isinstance(owner, str):
+        return
+    g.buyer, signed_out = accounts.signed_in_browser(owner)
+    if signed_out:
+        current_app.logger.info("a session cookie from before a sign-out: starting afresh")
+        session.clear()
 
 
 def signed_in() -> bool:

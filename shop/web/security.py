@@ -11,6 +11,8 @@ is there because checkout.js styles the button it draws.
 
 from __future__ import annotations
 
+import logging
+import re
 from urllib.parse import urlsplit
 
 from flask import Flask, request
@@ -55,7 +57,24 @@ class SessionCookies(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+class RedactBuyerTokens(logging.Filter):
+    """Access logs never keep a buyer token (a sign-in credential Amazon puts in the query
+    string of signInReturnUrl): the development server logs whole request lines."""
+
+    TOKEN = re.compile(r"(buyerToken=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self.TOKEN.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = self.TOKEN.sub(r"\1[redacted]", record.msg)
+        return True
+
+
 def init_app(app: Flask) -> None:
+    access_log = logging.getLogger("werkzeug")
+    if not any(isinstance(existing, RedactBuyerTokens) for existing in access_log.filters):
+        access_log.addFilter(RedactBuyerTokens())
     policy = content_security_policy(app)
     app.session_interface = SessionCookies()
     if app.config.get("BEHIND_PROXY"):

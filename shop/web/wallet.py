@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -69,15 +70,23 @@ def wallet_required(view: Callable) -> Callable:
     return wrapped
 
 
-def _wallet(buyer: accounts.Buyer) -> dict[str, Any] | None:
-    """The saved Charge Permission as Amazon has it now, or None (none saved, or closed)."""
+def _wallet(buyer: accounts.Buyer) -> tuple[dict[str, Any] | None, bool]:
+    """(the saved Charge Permission as Amazon has it now, or None; whether Amazon no longer
+    knows it at all: 404, e.g. a wallet saved in another environment). A closed one is
+    forgotten here at once; a gone one is said plainly and can be removed."""
     if not buyer.charge_permission_id:
-        return None
-    permission = amazon_pay().get_charge_permission(buyer.charge_permission_id).body
+        return None, False
+    try:
+        permission = amazon_pay().get_charge_permission(buyer.charge_permission_id).body
+    except AmazonPayError as error:
+        if error.status == 404:
+            log.warning("wallet: Amazon Pay does not know the saved charge permission (404)")
+            return None, True
+        raise
     if permission["statusDetails"]["state"] == "Closed":
         accounts.save_wallet(buyer.buyer_id, None, None)
-        return None
-    return permission
+        return None, False
+    return permission, False
 
 
 def _charge_totals(permission: dict[str, Any], items: list[cart.Line]) -> tuple[shipping.Quote, Totals]:
@@ -88,13 +97,14 @@ def _charge_totals(permission: dict[str, Any], items: list[cart.Line]) -> tuple[
 @bp.get("")
 def account():
     if g.buyer is None:
+        session["sign_in_state"] = state = secrets.token_urlsafe(16)
         return render_template(
             "account.html",
             buyer=None,
-            sign_in_options=button.sign_in_options(),
+            sign_in_options=button.sign_in_options(state),
             sign_out=session.pop("signed_out", False),
         )
-    permission = _wallet(g.buyer)
+    permission, gone = _wallet(g.buyer)
     items = cart.lines(session, region().ledger_currency)
     quote = totals = None
     if permission is not None and items:
@@ -104,6 +114,7 @@ def account():
         "account.html",
         buyer=g.buyer,
         wallet=permission,
+        wallet_gone=gone,
         items=items,
         quote=quote,
         totals=totals,
@@ -117,9 +128,21 @@ def account():
 
 @bp.get("/signed-in")
 def signed_in():
-    """signInReturnUrl: Amazon sends the buyer back with a token; Get Buyer says who they are."""
-    token = request.args.get("buyerToken", "")
+    """signInReturnUrl: Amazon sends the buyer back with a token; Get Buyer says who they are.
+    The token is taken once, and only by the browser that started this sign-in (the ``state``
+    in the signed return URL matches the one kept in its session); then a redirect takes it
+    out of the address bar."""
+    token, state = request.args.get("buyerToken", ""), request.args.get("state", "")
+    expected = session.pop("sign_in_state", None)
     sign_in_again = (url_for("wallet.account"), "Sign in again")
+    if not isinstance(expected, str) or not secrets.compare_digest(state.encode(), expected.encode()):
+        log.warning("wallet: sign-in return refused: used already, or started in another browser")
+        raise Problem(
+            400,
+            "Sign-in did not complete",
+            "This sign-in link was used already, or was started in another browser. Please sign in again.",
+            sign_in_again,
+        )
     if not BUYER_TOKEN.fullmatch(token):
         log.warning("wallet: sign-in return without a valid buyerToken")
         raise Problem(
@@ -139,15 +162,17 @@ def signed_in():
             sign_in_again,
         ) from error
     buyer = accounts.signed_in(found["buyerId"], found.get("name"), found.get("email"))
-    session["buyer_id"] = buyer.buyer_id
+    accounts.sign_in_browser(owner_key(), buyer.buyer_id)
     flash(f"Signed in as {buyer.name}.", "info")
     return redirect(url_for("wallet.account"))
 
 
 @bp.post("/sign-out")
 def sign_out():
-    session.pop("buyer_id", None)
-    session.pop("save_wallet", None)
+    """Sign out everywhere this cookie went: the browser's session ends on the server (its
+    wallet access and orders), and the browser starts afresh (an empty cart, a new owner)."""
+    accounts.sign_out_browser(owner_key())
+    session.clear()
     session["signed_out"] = True  # the account page then calls amazon.Pay.signout()
     flash("You are signed out.", "info")
     return redirect(url_for("wallet.account"), code=303)
@@ -253,7 +278,8 @@ def remove_wallet():
             g.buyer.charge_permission_id, {"closureReason": "Removed by the buyer", "cancelPendingCharges": False}
         )
     except AmazonPayError as error:
-        if error.reason_code != "InvalidChargePermissionStatus":  # already closed is fine
+        # Already closed, or unknown to Amazon (404): either way there is nothing to close.
+        if error.reason_code != "InvalidChargePermissionStatus" and error.status != 404:
             raise
     accounts.save_wallet(g.buyer.buyer_id, None, None)
     flash("Your saved Amazon Pay wallet is removed.", "info")
