@@ -33,8 +33,9 @@ from .web import button, pages, problems, security
 
 csrf = CSRFProtect()
 
-#: The web features, in ``shop/web/``. The saved wallet and the status page are optional.
-FEATURES = ("storefront", "checkout", "wallet", "status")
+#: The web features, in ``shop/web/``. The saved wallet, the status page and the IPN endpoint
+#: are optional (without IPN, the reconcile pass settles orders alone).
+FEATURES = ("storefront", "checkout", "wallet", "status", "ipn")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -100,6 +101,8 @@ def _register_features(app: Flask) -> None:
     for name in app.config["SHOP_FEATURES"]:
         feature = importlib.import_module(f".web.{name}", __name__)
         app.register_blueprint(feature.bp)
+        if getattr(feature, "CSRF_EXEMPT", False):  # a machine's endpoint: its signature is the proof
+            csrf.exempt(feature.bp)
         if hasattr(feature, "cli"):
             app.cli.add_command(feature.cli)
 

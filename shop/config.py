@@ -78,6 +78,12 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
     else:
         config.update(_merchant_account(env, mode))
     config["SHOP_URL"] = _shop_url(env, mode)
+    config["AMAZON_PAY_IPN_TOPICS"] = tuple(
+        t.strip() for t in env.get("AMAZON_PAY_IPN_TOPICS", "").split(",") if t.strip()
+    )
+    if env.get("AMAZON_PAY_IPN_CERT_ORIGIN") and mode != "simulator":
+        raise ConfigError("AMAZON_PAY_IPN_CERT_ORIGIN: only for the simulator; Amazon's IPNs are signed by AWS.")
+    config["AMAZON_PAY_IPN_CERT_ORIGIN"] = env.get("AMAZON_PAY_IPN_CERT_ORIGIN") or None
     return config
 
 

@@ -66,6 +66,13 @@ events_table = db.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("detail", sa.Text),
 )
+notifications_table = db.Table(
+    "ipn_notifications",
+    sa.Column("notification_id", sa.String(128), primary_key=True),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(128), nullable=False),
+    sa.Column("received_at", sa.String(32), nullable=False),
+)
 claims_table = db.Table(
     "checkout_claims",
     sa.Column("checkout_session_id", sa.String(64), primary_key=True),
@@ -203,6 +210,37 @@ def by_checkout_session(checkout_session_id: str) -> Order | None:
 
 def by_reference(reference: str) -> Order | None:
     return _one(orders_table.c.reference, reference)
+
+
+def by_charge_id(charge_id: str) -> Order | None:
+    return _one(orders_table.c.charge_id, charge_id)
+
+
+def open_of(charge_permission_id: str | None) -> list[Order]:
+    """The orders not yet final that were paid through this charge permission."""
+    if not charge_permission_id:
+        return []
+    query = sa.select(orders_table).where(
+        orders_table.c.charge_permission_id == charge_permission_id, orders_table.c.status.in_(OPEN)
+    )
+    with read() as connection:
+        return [Order.from_row(row) for row in connection.execute(query)]
+
+
+def first_notice(notification_id: str, object_type: str, object_id: str) -> bool:
+    """Record an Instant Payment Notification; False if it was seen before (SNS delivers at
+    least once: duplicates are expected)."""
+    with write() as connection:
+        inserted = connection.execute(
+            insert_or_ignore(
+                notifications_table,
+                notification_id=notification_id,
+                object_type=object_type,
+                object_id=object_id,
+                received_at=now(),
+            ).returning(notifications_table.c.notification_id)
+        ).scalar()
+    return inserted is not None
 
 
 def unconfirmed_of(owner: str) -> list[Order]:

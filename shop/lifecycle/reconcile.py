@@ -61,9 +61,10 @@ def client() -> AmazonPayClient:
     return current_app.extensions["amazon_pay"]
 
 
-def apply(order: orders.Order, news: News) -> orders.Order:
-    """Move the order to what Amazon said (the one place that does). Idempotent: the same
-    news twice changes nothing the second time; a final order never moves back."""
+def apply(order: orders.Order, news: News, source: str = "") -> orders.Order:
+    """Move the order to what Amazon said (the one place that does), noting in its history who
+    brought the news (``source``). Idempotent: the same news twice changes nothing the second
+    time; a final order never moves back."""
     if order.status in orders.DONE or (order.status == news.status and news.status != "unconfirmed"):
         return order
     if news.status == "unconfirmed" and order.status == "unconfirmed":
@@ -72,7 +73,8 @@ def apply(order: orders.Order, news: News) -> orders.Order:
     fields = {name: value for name, value in fields.items() if value}
     if news.failure_reason:
         fields["failure_reason"] = news.failure_reason
-    settled = orders.record(order, news.status, news.detail, **fields)
+    detail = f"{news.detail} ({source})" if source else news.detail
+    settled = orders.record(order, news.status, detail, **fields)
     if news.checkout_session is not None and news.status in ("paid", "pending"):
         orders.checkout_completed.send(
             current_app._get_current_object(), order=settled, checkout_session=news.checkout_session
@@ -80,10 +82,10 @@ def apply(order: orders.Order, news: News) -> orders.Order:
     return settled
 
 
-def settle(order: orders.Order, buyer_returned: bool = False) -> orders.Order:
+def settle(order: orders.Order, buyer_returned: bool = False, source: str = "") -> orders.Order:
     """Learn the order's state from Amazon and apply it; one at a time per order (a buyer's
-    reload, another worker and the reconcile pass may ask at once). ``buyer_returned``: Amazon
-    just sent the buyer to the result URL, so Complete comes first (one call)."""
+    reload, another worker, the reconcile pass and an IPN may ask at once). ``buyer_returned``:
+    Amazon just sent the buyer to the result URL, so Complete comes first (one call)."""
     if order.status in orders.DONE:
         return order
     with order_lock(order.reference):
@@ -91,7 +93,28 @@ def settle(order: orders.Order, buyer_returned: bool = False) -> orders.Order:
         if order.status in orders.DONE:
             return order
         news = _learn(order, buyer_returned)
-        return apply(order, news) if news is not None else order
+        return apply(order, news, source) if news is not None else order
+
+
+def settle_notified(object_type: str, object_id: str, charge_permission_id: str | None) -> str:
+    """An Instant Payment Notification named an object: read it from Amazon and settle the
+    orders it belongs to (found by Amazon's ids, or the ``merchantReferenceId`` Amazon keeps).
+    Returns what happened, for the log."""
+    if object_type == "CHARGE":
+        charge = client().get_charge(object_id).body
+        reference = (charge.get("merchantMetadata") or {}).get("merchantReferenceId")
+        order = orders.by_charge_id(object_id) or (orders.by_reference(reference) if reference else None)
+        if order is None:
+            return "no order of this shop has this charge"
+        with order_lock(order.reference):
+            order = orders.by_reference(order.reference)
+            settled = apply(order, _from_charge(charge), "Instant Payment Notification")
+        return f"{settled.reference}: {settled.status}"
+    if object_type in ("CHARGE_PERMISSION", "REFUND", "CHARGEBACK"):
+        permission_id = charge_permission_id or (object_id if object_type == "CHARGE_PERMISSION" else None)
+        touched = [settle(order, source="Instant Payment Notification") for order in orders.open_of(permission_id)]
+        return f"{len(touched)} open orders of this charge permission looked at"
+    return f"object type {object_type} is not handled"
 
 
 def _learn(order: orders.Order, buyer_returned: bool) -> News | None:
@@ -276,7 +299,7 @@ def reconcile_pass(batch: int = 200) -> Pass:
             seen += 1
             after_id = max(after_id, order.id)
             try:
-                result = settle(order)
+                result = settle(order, source="reconcile")
             except AmazonPayError as error:
                 log.warning("reconcile %s: %s %s", order.reference, error.status, error.reason_code)
                 settled["error"] += 1

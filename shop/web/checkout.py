@@ -247,7 +247,9 @@ def result():
         log.warning("checkout: result for an unknown or foreign checkout session")
         raise Problem(404, "Order not found", "We have no order for this checkout in this browser.")
     # Amazon just sent the buyer back: Complete first (a reload repeats it with the same key).
-    order = reconcile.settle(order, buyer_returned=order.status in ("awaiting_payment", "unconfirmed"))
+    order = reconcile.settle(
+        order, buyer_returned=order.status in ("awaiting_payment", "unconfirmed"), source="result page"
+    )
     if order.status in ("paid", "pending", "unconfirmed"):
         cart.clear(session)
     return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or "", None))
@@ -261,7 +263,7 @@ def cancel():
     checkout_session_id = session.get("checkout_session_id")
     order = orders.by_checkout_session(checkout_session_id) if isinstance(checkout_session_id, str) else None
     if order is not None and order.owner == owner_key():
-        order = reconcile.settle(order)
+        order = reconcile.settle(order, source="cancel URL")
         if order.status in ("paid", "pending", "unconfirmed"):
             cart.clear(session)
             flash(_already_paid(order), "info")

@@ -69,7 +69,7 @@ def order(reference: str):
     """The buyer's order. An order Amazon has not settled yet is asked about again on view."""
     found = _own_order(reference)
     if found.status in orders.OPEN:
-        found = reconcile.settle(found)
+        found = reconcile.settle(found, source="order page")
     was_pending = any(event.status == "pending" for event in orders.events(found))
     return render_template("order.html", order=found, events=orders.events(found), was_pending=was_pending)
 

@@ -219,9 +219,9 @@ def pay_with_wallet():
     if order.owner != owner_key():
         raise Problem(403, "This payment is not yours", "This payment was started in another browser.")
     if order.status == "awaiting_payment":
-        order = reconcile.apply(order, reconcile.create_charge(order))
+        order = reconcile.apply(order, reconcile.create_charge(order), "wallet payment")
     elif order.status in orders.OPEN:
-        order = reconcile.settle(order)  # a retry: Amazon replays the first answer
+        order = reconcile.settle(order, source="wallet payment")  # a retry: Amazon replays the first answer
     if order.status in ("paid", "pending", "unconfirmed"):
         cart.clear(session)
     elif order.status == "failed":
