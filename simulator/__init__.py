@@ -2,7 +2,8 @@
 
 Never imported by the shop: the shop talks to it over HTTP exactly as it talks to Amazon.
 Run alone with ``flask --app simulator run --port 5001``; it trusts every public key
-``<publicKeyId>.pem`` in the directory named by ``AMAZON_PAY_SIMULATOR_KEYS``.
+``<publicKeyId>.pem`` in the directory named by ``AMAZON_PAY_SIMULATOR_KEYS``, and sends the
+buyer back only to the domains listed beside it in ``<publicKeyId>.domains`` (domains.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .clock import Clock
+from .domains import DomainRegistry
 from .keys import KeyRing
 from .operations import Store
 
@@ -40,6 +42,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("SIMULATOR_CLOCK", Clock())
     if "SIMULATOR_KEYS" not in app.config:
         app.config["SIMULATOR_KEYS"] = KeyRing(app.config["SIMULATOR_KEYS_DIR"])
+    if "SIMULATOR_DOMAINS" not in app.config:
+        # <publicKeyId>.domains beside each key: the domains registered "in Seller Central" (domains.py).
+        app.config["SIMULATOR_DOMAINS"] = DomainRegistry(app.config["SIMULATOR_KEYS_DIR"])
     app.json.sort_keys = False
     app.url_map.merge_slashes = False  # Amazon does not redirect //; SDKs do not follow redirects
     app.extensions["amazon_pay_simulator"] = Store(app.config["SIMULATOR_CLOCK"])

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import faults
+from .domains import ReturnUrls, return_urls
 from .errors import ApiError, invalid_header
 from .operations import SIMULATION_CODES, Store, check_simulation_code
 from .schema import parse_body
@@ -46,6 +47,7 @@ class Call:
     code: str | None  # x-amz-pay-simulation-code
     base_url: str
     region: str
+    urls: ReturnUrls  # the return-URL domains the calling key registered (domains.py)
 
 
 #: A handler answers with a body (the route's status), or with (status, body).
@@ -53,7 +55,7 @@ Handler = Callable[[Call], dict[str, Any] | tuple[int, dict[str, Any]]]
 
 
 def _create_checkout_session(call: Call) -> dict[str, Any]:
-    session = call.state.create_checkout_session(call.env, call.body)
+    session = call.state.create_checkout_session(call.env, call.body, urls=call.urls)
     session.region = call.region
     return session.to_json(call.base_url)
 
@@ -84,7 +86,7 @@ ROUTES = [
     Route("GET", rf"/checkoutSessions/{_ID}", "GetCheckoutSession", 200,
           lambda c: c.state.session(c.env, c.object_id).to_json(c.base_url)),
     Route("PATCH", rf"/checkoutSessions/{_ID}", "UpdateCheckoutSession", 200,
-          lambda c: c.state.update_checkout_session(c.env, c.object_id, c.body).to_json(c.base_url)),
+          lambda c: c.state.update_checkout_session(c.env, c.object_id, c.body, urls=c.urls).to_json(c.base_url)),
     Route("POST", rf"/checkoutSessions/{_ID}/complete", "CompleteCheckoutSession", 200, _complete_checkout_session),
     Route("POST", rf"/checkoutSessions/{_ID}/finalize", "FinalizeCheckoutSession", 200, _finalize_checkout_session),
     Route("GET", rf"/chargePermissions/{_ID}", "GetChargePermission", 200,
@@ -94,7 +96,7 @@ ROUTES = [
     Route("DELETE", rf"/chargePermissions/{_ID}/close", "CloseChargePermission", 200,
           lambda c: c.state.close_charge_permission(c.env, c.object_id, c.body, c.code).to_json()),
     Route("POST", r"/charges", "CreateCharge", 201,
-          lambda c: c.state.create_charge(c.env, c.body, c.code).to_json()),
+          lambda c: c.state.create_charge(c.env, c.body, c.code, urls=c.urls).to_json()),
     Route("GET", rf"/charges/{_ID}", "GetCharge", 200,
           lambda c: c.state.charge(c.env, c.object_id).to_json()),
     Route("POST", rf"/charges/{_ID}/capture", "CaptureCharge", 200,
@@ -147,6 +149,14 @@ def environment(segment: str | None, public_key_id: str) -> str:
 
 def store() -> Store:
     return current_app.extensions["amazon_pay_simulator"]
+
+
+def merchant_urls(public_key_id: str, env: str) -> ReturnUrls:
+    """Where the merchant of ``public_key_id`` lets Amazon send the buyer back (domains.py)."""
+    state = store()
+    with state.lock:
+        override = state.domain_overrides.get(public_key_id)
+    return return_urls(current_app.config["SIMULATOR_DOMAINS"], public_key_id, env, override)
 
 
 # Every method reaches the dispatcher, which answers 405 itself (no automatic OPTIONS/HEAD).
@@ -241,16 +251,16 @@ def handle(route: Route, params: dict[str, str], segment: str | None) -> tuple[i
                     )
                 return saved[1], saved[2]
             try:
-                result = run(route, params, env, raw)
+                result = run(route, params, env, raw, caller.public_key_id)
             except ApiError as error:
                 result = (error.status, error.body())
             if result[0] < 500:
                 state.idempotency[(env, key)] = (fingerprint, *result)
             return result
-        return run(route, params, env, raw)
+        return run(route, params, env, raw, caller.public_key_id)
 
 
-def run(route: Route, params: dict[str, str], env: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+def run(route: Route, params: dict[str, str], env: str, raw: bytes, public_key_id: str) -> tuple[int, dict[str, Any]]:
     body = parse_body(raw) if request.method != "GET" else {}
     code = request.headers.get("x-amz-pay-simulation-code")
     if route.operation not in SIMULATION_CODES:
@@ -263,6 +273,7 @@ def run(route: Route, params: dict[str, str], env: str, raw: bytes) -> tuple[int
         code=code,
         base_url=current_app.config.get("SIMULATOR_PUBLIC_URL") or request.host_url.rstrip("/"),
         region=REGION_ALIASES.get((request.headers.get("x-amz-pay-region") or "na").lower(), "na"),
+        urls=merchant_urls(public_key_id, env),
     )
     answer = route.handler(call)
     return answer if isinstance(answer, tuple) else (route.status, answer)

@@ -14,9 +14,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from . import faults
-from .api import OPERATIONS, REGION_ALIASES, store
+from .api import OPERATIONS, REGION_ALIASES, merchant_urls, store
 from .buyers import ADDRESSES, INSTRUMENTS
+from .domains import ReturnUrls, parse_domain_list, return_urls
 from .errors import ApiError, invalid_parameter, missing_parameter
+from .keys import KEY_ID
 from .operations import Store, add_query
 from .schema import parse_body
 from .verify import verify_button_signature
@@ -54,8 +56,9 @@ def _region(body: dict[str, Any], default: str = "na") -> str:
     return region
 
 
-def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The button's payload, if its signature verifies as Amazon checks it; and its environment."""
+def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str, ReturnUrls]:
+    """The button's payload, if its signature verifies as Amazon checks it; its environment; and
+    where the signing key lets Amazon send the buyer back."""
     payload_json = _string(body, "payloadJSON")
     signature = _string(body, "signature")
     public_key_id = _string(body, "publicKeyId")
@@ -70,7 +73,7 @@ def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str]:
     payload = parse_body(payload_json)
     sandbox = body.get("sandbox")
     env = "Live" if (sandbox is False or public_key_id.upper().startswith("LIVE")) else "Sandbox"
-    return payload, env
+    return payload, env, merchant_urls(public_key_id, env)
 
 
 def _choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -116,14 +119,14 @@ def index():
 def button_checkout():
     """The buyer clicks the Amazon Pay button, signs in, and picks an address and instrument."""
     body = _json()
-    payload, env = verified_payload(body)
+    payload, env, urls = verified_payload(body)
     product_type = _string(body, "productType", False) or "PayAndShip"
     if product_type not in ("PayAndShip", "PayOnly"):
         raise invalid_parameter("productType", "Use PayAndShip or PayOnly.")
     address, instrument = _choice(body)
     state = store()
     with state.lock:
-        session = state.create_checkout_session(env, payload, product_type)
+        session = state.create_checkout_session(env, payload, product_type, urls=urls)
         session.region = _region(body)
         state.associate_buyer(session, session.region, address, instrument)
         return jsonify(_checkout_answer(session, _next_step(session))), 201
@@ -159,14 +162,62 @@ def finish_redirect(session_id: str):
 def sign_in():
     """Sign in with Amazon: a signed sign-in payload gives a buyer token (valid 24 hours)."""
     body = _json()
-    payload, _env_name = verified_payload(body)
+    payload, _env_name, urls = verified_payload(body)
     return_url = payload.get("signInReturnUrl")
     if not isinstance(return_url, str) or not return_url:
         raise missing_parameter("signInReturnUrl")
+    urls.check_sign_in(payload)  # signInReturnUrl and signInCancelUrl on a registered domain
     state = store()
     with state.lock:
         token = state.issue_buyer_token(_region(body))
     return jsonify({"buyerToken": token, "redirectUrl": add_query(return_url, buyerToken=token)})
+
+
+@bp.get("/merchants/<public_key_id>/domains")
+def get_domains(public_key_id: str):
+    """The domains a merchant key registered "in Seller Central": the override set here, else
+    its ``<publicKeyId>.domains`` file (domains.py)."""
+    return jsonify(_domains_answer(_key_id(public_key_id)))
+
+
+@bp.put("/merchants/<public_key_id>/domains")
+def put_domains(public_key_id: str):
+    """``{"domains": ["shop.example", ...]}`` replaces the key's list in memory, until
+    ``DELETE`` or ``/control/reset``; the ``.domains`` file is left as it is."""
+    key_id = _key_id(public_key_id)
+    hosts = parse_domain_list(_json())
+    state = store()
+    with state.lock:
+        state.domain_overrides[key_id] = hosts
+    return jsonify(_domains_answer(key_id))
+
+
+@bp.delete("/merchants/<public_key_id>/domains")
+def delete_domains(public_key_id: str):
+    """Forget the override: the ``.domains`` file counts again."""
+    key_id = _key_id(public_key_id)
+    state = store()
+    with state.lock:
+        state.domain_overrides.pop(key_id, None)
+    return jsonify(_domains_answer(key_id))
+
+
+def _key_id(public_key_id: str) -> str:
+    if not KEY_ID.fullmatch(public_key_id):
+        raise invalid_parameter("publicKeyId", "At most 64 characters of A-Z, a-z, 0-9, - and _.")
+    return public_key_id
+
+
+def _domains_answer(public_key_id: str) -> dict[str, Any]:
+    state = store()
+    with state.lock:
+        override = state.domain_overrides.get(public_key_id)
+    urls = return_urls(current_app.config["SIMULATOR_DOMAINS"], public_key_id, "Sandbox", override)
+    return {
+        "publicKeyId": public_key_id,
+        "domains": sorted(urls.registered),
+        "source": urls.source,  # "override", "file" or "none" (no .domains file: loopback only)
+    }
 
 
 @bp.post("/charge-permissions/<cp_id>/status")

@@ -47,9 +47,10 @@ from flask import (
     url_for,
 )
 
-from .api import store
+from .api import merchant_urls, store
 from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, address_id, buyer_for_region
 from .control import _next_step
+from .domains import ReturnUrls
 from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
 from .objects import CheckoutSession
 from .operations import Store, add_query
@@ -104,6 +105,8 @@ class PageError(ApiError):
 
 @bp.errorhandler(ApiError)
 def page_error(error: ApiError):
+    """An error page, never a redirect: its one link leads back to the session's cancel URL (on a
+    registered domain), else to the page the button was on."""
     context = _context(request.values.get("amazonCheckoutSessionId") or "")
     return (
         render_template(
@@ -164,9 +167,10 @@ def initiate():
     if region is None:
         raise invalid_parameter("ledgerCurrency", "Use USD, EUR, GBP or JPY.")
     payload, env = _verified_button(form)
+    urls = merchant_urls(form["publicKeyId"], env)
     context = {
         "region": region,
-        "origin_url": _web_url(form.get("origin_url")),
+        "origin_url": _button_page(form, urls),
         "language": form.get("checkoutLanguage"),
         "merchant_id": form.get("merchantId"),
         "estimated_amount": _estimated_amount(form.get("estimatedOrderAmount")),
@@ -177,13 +181,14 @@ def initiate():
         return_url = _web_url(payload.get("signInReturnUrl"))
         if return_url is None:
             raise missing_parameter("signInReturnUrl")
+        urls.check_sign_in(payload)  # signInReturnUrl and signInCancelUrl on a registered domain
         sign_in_id = secrets.token_urlsafe(16)
         context.update(sign_in_return_url=return_url, cancel_url=_web_url(payload.get("signInCancelUrl")))
         with state.lock:
             state.hosted[_sign_in_key(sign_in_id)] = context
         return redirect(url_for(".sign_in_page", signInId=sign_in_id), 303)
     with state.lock:
-        checkout = state.create_checkout_session(env, payload, product_type)
+        checkout = state.create_checkout_session(env, payload, product_type, urls=urls)
         checkout.region = region
         context["cancel_url"] = _web_url(checkout.web().get("checkoutCancelUrl"))
         state.hosted[checkout.id] = context
@@ -214,6 +219,14 @@ def _verified_button(form) -> tuple[dict[str, Any], str]:
     payload = parse_body(payload_json)
     live = form.get("sandbox") == "false" or form.get("environment") == "LIVE" or key_id.upper().startswith("LIVE")
     return payload, "Live" if live else "Sandbox"
+
+
+def _button_page(form, urls: ReturnUrls) -> str | None:
+    """``origin_url``, the page the button was on (Amazon's script sends it; it is not signed), if
+    it is on a domain the merchant registered: the Cancel link when the payload has no
+    ``checkoutCancelUrl``. SIMULATOR CHOICE: any other page is ignored (no link), not an error."""
+    origin_url = _web_url(form.get("origin_url"))
+    return origin_url if origin_url is not None and urls.allows(origin_url) else None
 
 
 def _signature_hint(keys, key_id: str, algorithm: str) -> str:

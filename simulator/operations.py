@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from . import schema
 from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, address_id, buyer_for_region
 from .clock import Clock
+from .domains import ReturnUrls
 from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
 from .faults import Faults
 from .objects import (
@@ -112,6 +113,9 @@ class Store:
         self.hosted: dict[str, dict[str, Any]] = {}
         #: Fault-injection rules and counters (faults.py, ``/control/faults``); none in a fresh store.
         self.faults = Faults()
+        #: Registered domains set by a test per public key id (``/control/merchants/<id>/domains``),
+        #: in place of the key's ``.domains`` file (domains.py).
+        self.domain_overrides: dict[str, list[str]] = {}
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -165,8 +169,10 @@ class Store:
     # -- Checkout Session ------------------------------------------------------------------
 
     def create_checkout_session(
-        self, env: str, body: dict[str, Any], product_type: str = "PayAndShip"
+        self, env: str, body: dict[str, Any], product_type: str = "PayAndShip", *, urls: ReturnUrls | None = None
     ) -> CheckoutSession:
+        """``urls``: the domains the calling key registered; every caller of the API, the button and
+        the control endpoints passes them (None only where a test builds state directly)."""
         schema.validate(body, schema.CREATE_CHECKOUT_SESSION)
         schema.require(body, "storeId")
         web = body.get("webCheckoutDetails") or {}
@@ -175,6 +181,8 @@ class Store:
             schema.require(body, "paymentDetails.paymentIntent")
         else:
             schema.require(body, "webCheckoutDetails.checkoutReviewReturnUrl")
+        if urls is not None:
+            urls.check_checkout(body)
         self._check_amounts(body.get("paymentDetails") or {})
         self._check_wallet_fields(env, body)
         now = self.clock.now()
@@ -183,9 +191,13 @@ class Store:
         self.counts["checkoutSessions"] += 1
         return session
 
-    def update_checkout_session(self, env: str, session_id: str, body: dict[str, Any]) -> CheckoutSession:
+    def update_checkout_session(
+        self, env: str, session_id: str, body: dict[str, Any], *, urls: ReturnUrls | None = None
+    ) -> CheckoutSession:
         session = self.session(env, session_id)
         schema.validate(body, schema.UPDATE_CHECKOUT_SESSION)
+        if urls is not None:
+            urls.check_checkout(body)
         if session.state != "Open":
             raise invalid_status("Checkout Session", session.state, "Update Checkout Session")
         if session.confirmed:
@@ -485,8 +497,12 @@ class Store:
 
     # -- Charge ----------------------------------------------------------------------------
 
-    def create_charge(self, env: str, body: dict[str, Any], simulation_code: str | None) -> Charge:
+    def create_charge(
+        self, env: str, body: dict[str, Any], simulation_code: str | None, *, urls: ReturnUrls | None = None
+    ) -> Charge:
         schema.validate(body, schema.CREATE_CHARGE)
+        if urls is not None:
+            urls.check_checkout(body)
         cp = self.charge_permission(env, schema.require(body, "chargePermissionId"))
         price = schema.require(body, "chargeAmount")
         if body.get("softDescriptor") and not body.get("captureNow"):

@@ -42,15 +42,22 @@ def private_pem(private_key) -> bytes:
     )
 
 
+#: The merchant's domains "in Seller Central": the return URLs of the tests (http(s)://shop.test/…);
+#: loopback (the shop's test client, live servers on 127.0.0.1) needs none in Sandbox.
+REGISTERED_DOMAINS = ("shop.test",)
+
+
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory, private_key) -> Path:
-    """The simulator's trusted keys: the same public half under two key ids."""
+    """The simulator's trusted keys: the same public half under two key ids, each with the
+    domains it registered (``<publicKeyId>.domains``, simulator/domains.py)."""
     directory = tmp_path_factory.mktemp("simulator-keys")
     public_pem = private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     for key_id in (PUBLIC_KEY_ID, PLAIN_KEY_ID):
         (directory / f"{key_id}.pem").write_bytes(public_pem)
+        (directory / f"{key_id}.domains").write_text("\n".join(REGISTERED_DOMAINS) + "\n", encoding="utf-8")
     return directory
 
 
