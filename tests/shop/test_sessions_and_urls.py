@@ -49,17 +49,17 @@ def payload_urls(page: str, name: str, config_key: str) -> list[str]:
 def test_a_forged_host_never_reaches_a_signed_payload_or_a_redirect(
     client, tmp_path, shop_config, make_shop_buyer, make_wallet_buyer, sim, behind_proxy
 ):
-    config = shop_config(client, tmp_path, BEHIND_PROXY=behind_proxy, SHOP_URL="https://shop.example.com")
+    config = shop_config(client, tmp_path, BEHIND_PROXY=behind_proxy, SHOP_URL="https://shop.test")
     app = shop.create_app(config)
     buyer = make_shop_buyer(app)
     buyer.add()
     attacker = app.test_client(use_cookies=False)
     cart = text(attacker.get("/cart", headers=forged(buyer)))
     urls = payload_urls(cart, "button", "createCheckoutSessionConfig")
-    assert urls and all(url.startswith("https://shop.example.com/checkout/") for url in urls), urls
+    assert urls and all(url.startswith("https://shop.test/checkout/") for url in urls), urls
     account = text(attacker.get("/account", headers=forged(buyer)))
     urls = payload_urls(account, "signin", "signInConfig")
-    assert urls and all(url.startswith("https://shop.example.com/account") for url in urls), urls
+    assert urls and all(url.startswith("https://shop.test/account") for url in urls), urls
     # Place Order with a forged Host: the result URL Amazon is given is the shop's too.
     review = buyer.click_amazon_pay()
     page = text(buyer.web.get(review))
@@ -75,7 +75,7 @@ def test_a_forged_host_never_reaches_a_signed_payload_or_a_redirect(
     assert placed.status_code == 303 and "evil.example" not in placed.headers["Location"]
     with app.app_context():
         session = reconcile.client().get_checkout_session(review.split("=")[1]).body
-    assert session["webCheckoutDetails"]["checkoutResultReturnUrl"] == "https://shop.example.com/checkout/result"
+    assert session["webCheckoutDetails"]["checkoutResultReturnUrl"] == "https://shop.test/checkout/result"
     for path in ("/", "/cart", "/account", "/checkout/cancel"):
         answer = attacker.get(path, headers=forged(buyer))
         assert "evil.example" not in answer.headers.get("Location", "") and "evil.example" not in text(answer)
