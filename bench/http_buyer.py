@@ -6,7 +6,7 @@ Cookies ignore ports, as a browser's do: a cookie set by the shop on ``127.0.0.1
 its requests to either. Every step takes the shop's base URL (``shop``), so a caller chooses
 which app server answers it. A step that gets another answer than a buyer on the happy path
 would (a 5xx, a problem page, a missing button) raises ``StepFailed``; ``timings`` keeps each
-step's duration in seconds (``{step: [seconds, …]}``).
+step's duration in seconds (``{step: [seconds, …]}``; pass a defaultdict(list) to share one).
 
 Used by ``bench/checkout_load.py`` and ``tests/shop/test_several_app_servers.py``.
 """
@@ -53,10 +53,10 @@ class StepFailed(AssertionError):
 
 
 class HttpBuyer:
-    def __init__(self, simulator_url: str):
+    def __init__(self, simulator_url: str, timings: dict[str, list[float]] | None = None):
         self.sim = simulator_url
         self.http = requests.Session()
-        self.timings: dict[str, list[float]] = defaultdict(list)
+        self.timings: dict[str, list[float]] = defaultdict(list) if timings is None else timings
 
     # -- plumbing --------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ SKIP LOCKED, and migrations that make the schema the code declares."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -120,7 +121,10 @@ def test_a_killed_process_does_not_keep_an_order_locked(app, client, tmp_path, s
     }
     config.update(AMAZON_PAY_MODE="simulator", DATABASE_MIGRATE_ON_START=False)
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_LOCK_AND_HANG, repr(config)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_THE_LOCK_AND_HANG, repr(config)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SHOP_INSTANCE_PATH": str(tmp_path / "instance")},  # its demo key: not in the repo
     )
     try:
         assert holder.stdout.readline().strip() == "locked"
