@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, session
+from flask import Flask, g, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from . import cart
@@ -130,9 +130,27 @@ def _template_globals(app: Flask) -> None:
     if app.config["AMAZON_PAY_MODE"] == "simulator":
         script = f"{app.config['AMAZON_PAY_ENDPOINT']}/static-{region.script_host}/checkout.js"
 
+    links_by_root: dict[str, dict[str, str | None]] = {}
+
+    def links() -> dict[str, str | None]:
+        """The header's links, built once per application root (every page shows them)."""
+        root = request.script_root
+        if root not in links_by_root:
+            features = app.config["SHOP_FEATURES"]
+            links_by_root[root] = {
+                "css": url_for("static", filename="style.css"),
+                "favicon": url_for("static", filename="favicon.svg"),
+                "catalog": url_for("storefront.catalog"),
+                "cart": url_for("storefront.cart"),
+                "account": url_for("wallet.account") if "wallet" in features else None,
+                "status": url_for("status.index") if "status" in features else None,
+            }
+        return links_by_root[root]
+
     @app.context_processor
     def page_globals():
         return {
+            "links": links(),
             "amazon_pay_script": script,
             "cart_count": cart.count(session),
             "region": region,

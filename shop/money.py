@@ -6,6 +6,7 @@ want them formatted for their locale ("$25.00", "25,00 €", "￥3,200"). Babel 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -21,7 +22,10 @@ def amazon_price(amount: Decimal, currency: str) -> dict[str, str]:
     return {"amount": str(quantize(amount, currency)), "currencyCode": currency}
 
 
+@functools.lru_cache(maxsize=4096)
 def display(amount: Decimal, currency: str, locale: str) -> str:
+    """A price for the buyer's eyes; cached, since a shop shows the same few prices again and
+    again and Babel's formatting costs more than the rest of a page's lines."""
     return format_currency(quantize(amount, currency), currency, locale=locale)
 
 

@@ -45,11 +45,12 @@ def owner_key() -> str:
 
 
 def load_logged_in_user() -> None:
-    """Before every request: the buyer who signed in with Amazon in this browser, or None. A
-    cookie from before a sign-out is a stranger's: its session starts afresh."""
+    """Before every request: the buyer who signed in with Amazon in this browser, or None.
+    Only a session that signed in is looked up (the session says so; the server decides): a
+    cookie from before a sign-out is a stranger's, and its session starts afresh."""
     g.buyer = None
     owner = session.get("owner")
-    if not isinstance(owner, str):
+    if not isinstance(owner, str) or not session.get("signed_in"):
         return
     g.buyer, signed_out = accounts.signed_in_browser(owner)
     if signed_out:

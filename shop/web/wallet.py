@@ -163,6 +163,7 @@ def signed_in():
         ) from error
     buyer = accounts.signed_in(found["buyerId"], found.get("name"), found.get("email"))
     accounts.sign_in_browser(owner_key(), buyer.buyer_id)
+    session["signed_in"] = True  # a hint: who it is, and whether still, is kept on the server
     flash(f"Signed in as {buyer.name}.", "info")
     return redirect(url_for("wallet.account"))
 
