@@ -20,6 +20,7 @@ test: setup-test
 bench: setup-test
 	$(BIN)/python -m bench.signing; signing=$$?; \
 	$(BIN)/python -m bench.checkout_load; load=$$?; \
+	$(BIN)/python -m bench.ipn_verify; \
 	[ $$signing -ne 0 ] && exit $$signing; exit $$load
 
 setup: $(VENV)/.runtime
