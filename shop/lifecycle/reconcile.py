@@ -241,10 +241,10 @@ def _from_charge(
 
 
 def _create_charge_again(order: orders.Order) -> News | None:
-    """A wallet order whose Create Charge answer was lost (or whose worker died mid-call): the
-    same request with the same idempotency key returns Amazon's stored answer, or makes the one
-    charge the buyer asked for. Only while Amazon surely still keeps the key; after that the
-    order stays unconfirmed for the merchant to check in Seller Central."""
+    """A wallet order: Create Charge, the first time or again after a lost answer (or a worker
+    that died mid-call). The same request with the same idempotency key returns Amazon's stored
+    answer, or makes the one charge the buyer asked for; only while Amazon surely still keeps
+    the key, after that the order stays unconfirmed for the merchant to check in Seller Central."""
     if orders.age_seconds(order) > RESEND_WITHIN_SECONDS:
         log.warning("settle %s: too old to re-send Create Charge; check it in Seller Central", order.reference)
         return None

@@ -219,10 +219,10 @@ def pay_with_wallet():
         order = _wallet_order(g.buyer, payment_request)
     if order.owner != owner_key():
         raise Problem(403, "This payment is not yours", "This payment was started in another browser.")
-    if order.status == "awaiting_payment":
-        order = reconcile.apply(order, reconcile.create_charge(order), "wallet payment")
-    elif order.status in orders.OPEN:
-        order = reconcile.settle(order, source="wallet payment")  # a retry: Amazon replays the first answer
+    if order.status in orders.OPEN:
+        # Create Charge, once per order (a second tab waits on the order's lock); a retry after
+        # a lost answer sends the same request with the same key, and Amazon replays it.
+        order = reconcile.settle(order, source="wallet payment")
     if order.status in ("paid", "pending", "unconfirmed"):
         cart.clear(session)
     elif order.status == "failed":
