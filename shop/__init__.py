@@ -33,9 +33,9 @@ from .web import button, pages, problems, security
 
 csrf = CSRFProtect()
 
-#: The web features, in ``shop/web/``. The saved wallet, the status page and the IPN endpoint
+#: The web features, in ``shop/web/``. The saved wallet, the back office and the IPN endpoint
 #: are optional (without IPN, the reconcile pass settles orders alone).
-FEATURES = ("storefront", "checkout", "wallet", "status", "ipn")
+FEATURES = ("storefront", "checkout", "wallet", "admin", "ipn")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -103,8 +103,8 @@ def _register_features(app: Flask) -> None:
         app.register_blueprint(feature.bp)
         if getattr(feature, "CSRF_EXEMPT", False):  # a machine's endpoint: its signature is the proof
             csrf.exempt(feature.bp)
-        if hasattr(feature, "cli"):
-            app.cli.add_command(feature.cli)
+        for command in getattr(feature, "cli", []):
+            app.cli.add_command(command)
 
 
 def _bounded_time(app: Flask) -> None:
@@ -143,7 +143,6 @@ def _template_globals(app: Flask) -> None:
                 "catalog": url_for("storefront.catalog"),
                 "cart": url_for("storefront.cart"),
                 "account": url_for("wallet.account") if "wallet" in features else None,
-                "status": url_for("status.index") if "status" in features else None,
             }
         return links_by_root[root]
 

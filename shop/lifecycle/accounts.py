@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .db import db, now, read, upsert, write
+from .db import db, later, now, read, upsert, write
 
 buyers_table = db.Table(
     "buyers",
@@ -128,3 +128,57 @@ def sign_out_browser(owner: str) -> None:
                 created_at=at,
             )
         )
+
+
+# -- the back office's sign-in -------------------------------------------------------------------
+
+admin_logins_table = db.Table(
+    "admin_login_failures",
+    sa.Column("username", sa.String(128), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.String(32)),
+)
+
+#: Wrong passwords allowed before the back office makes a name wait; the wait doubles each time.
+FREE_ATTEMPTS = 5
+FIRST_WAIT_SECONDS = 30
+LONGEST_WAIT_SECONDS = 3600
+
+
+def admin_locked_until(username: str) -> str | None:
+    """When this name may try again, if it is waiting now (too many wrong passwords)."""
+    with read() as connection:
+        until = connection.execute(
+            sa.select(admin_logins_table.c.locked_until).where(admin_logins_table.c.username == username)
+        ).scalar()
+    return until if until and until > now() else None
+
+
+def admin_login_failed(username: str) -> None:
+    """Count a wrong password; from the sixth on, the name waits 30 s, then 60 s, … up to an hour.
+    (Slowed down by refusing, not by sleeping: a worker is never held up.)"""
+    with write() as connection:
+        connection.execute(
+            upsert(
+                admin_logins_table,
+                "username",
+                {"failures": admin_logins_table.c.failures + 1},
+                username=username,
+                failures=1,
+            )
+        )
+        failures = connection.execute(
+            sa.select(admin_logins_table.c.failures).where(admin_logins_table.c.username == username)
+        ).scalar()
+        if failures >= FREE_ATTEMPTS:
+            wait = min(FIRST_WAIT_SECONDS * 2 ** (failures - FREE_ATTEMPTS), LONGEST_WAIT_SECONDS)
+            connection.execute(
+                sa.update(admin_logins_table)
+                .where(admin_logins_table.c.username == username)
+                .values(locked_until=later(wait))
+            )
+
+
+def admin_login_succeeded(username: str) -> None:
+    with write() as connection:
+        connection.execute(sa.delete(admin_logins_table).where(admin_logins_table.c.username == username))

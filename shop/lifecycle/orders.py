@@ -243,6 +243,18 @@ def first_notice(notification_id: str, object_type: str, object_id: str) -> bool
     return inserted is not None
 
 
+def page(status: str | None = None, before_id: int | None = None, size: int = 25) -> list[Order]:
+    """Newest orders first, ``size`` at a time, after ``before_id`` (keyset pagination: a page
+    costs the same however many orders there are), optionally in one ``status``."""
+    query = sa.select(orders_table).order_by(orders_table.c.id.desc()).limit(size)
+    if status:
+        query = query.where(orders_table.c.status == status)
+    if before_id:
+        query = query.where(orders_table.c.id < before_id)
+    with read() as connection:
+        return [Order.from_row(row) for row in connection.execute(query)]
+
+
 def unconfirmed_of(owner: str) -> list[Order]:
     """This browser's orders whose payment Amazon has not confirmed yet."""
     query = sa.select(orders_table).where(orders_table.c.owner == owner, orders_table.c.status == "unconfirmed")

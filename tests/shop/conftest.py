@@ -193,3 +193,18 @@ def make_shop_buyer(request, sim):
 def make_wallet_buyer(request, sim):
     """``make_wallet_buyer(app=None)``: a new WalletBuyer (one browser) on ``app``, default ``shop_app``."""
     return _factory(WalletBuyer, request, sim)
+
+
+@pytest.fixture
+def admin_of():
+    """``admin_of(app)``: a browser signed in to ``app``'s back office (the demo's admin/demo)."""
+
+    def sign_in(app):
+        browser = app.test_client()
+        page = text(browser.get("/admin/login"))
+        token = CSRF.search(page)[1]
+        answer = browser.post("/admin/login", data={"csrf_token": token, "username": "admin", "password": "demo"})
+        assert answer.status_code == 303, text(answer)
+        return browser
+
+    return sign_in

@@ -21,7 +21,7 @@ def test_a_shop_without_the_saved_wallet_takes_a_whole_checkout(client, tmp_path
     assert "/account" not in cart and "Sign in" not in cart  # no link to a feature that is not there
     assert "Thank you for your order" in text(buyer.checkout())
     assert buyer.web.get("/account").status_code == 404
-    assert "wallet" not in app.blueprints and "status" not in app.blueprints
+    assert "wallet" not in app.blueprints and "admin" not in app.blueprints
 
 
 def imports(path: Path) -> set[str]:
@@ -37,7 +37,7 @@ def imports(path: Path) -> set[str]:
 
 def test_no_web_feature_imports_another():
     features = {path.stem for path in WEB.glob("*.py")} - SHARED - {"__init__"}
-    assert {"storefront", "checkout", "wallet", "status"} <= features
+    assert {"storefront", "checkout", "wallet", "admin", "ipn"} <= features
     for feature in features:
         found = {name.rsplit(".", 1)[-1] for name in imports(WEB / f"{feature}.py")}
         assert not found & (features - {feature}), f"shop/web/{feature}.py imports {found & features}"

@@ -51,9 +51,14 @@ GET_ROUTES = [
     "/account/signed-in",
     "/account/wallet/updated",
     "/account/wallet/update-canceled",
-    "/status",
+    "/admin/",
+    "/admin/login",
+    "/admin/status",
+    "/admin/orders/ORD-00000000",
 ]
 POST_ROUTES = [
+    "/admin/login",
+    "/admin/logout",
     "/cart/items",
     "/cart/save-wallet",
     "/checkout/place-order",

@@ -91,7 +91,7 @@ def test_private_key_never_in_logs_or_pages_through_checkout_and_wallet(
     assert "Your payment was not successful" in text(shopper.checkout(instrument="3434"))  # declined
     shopper.web.get("/checkout/review?amazonCheckoutSessionId=not-a-uuid")
     shopper.web.post("/cart/items", data={"product_id": "canvas-tote", "quantity": "1"})  # no CSRF token
-    for path in ("/", "/cart", "/account", "/status", "/no-such-page", "/checkout/cancel"):
+    for path in ("/", "/cart", "/account", "/admin/login", "/no-such-page", "/checkout/cancel"):
         shopper.web.get(path, follow_redirects=True)
 
     wallet.sign_in()
@@ -115,12 +115,12 @@ def test_private_key_never_in_logs_or_pages_through_checkout_and_wallet(
     assert_no_key(log, private_key, "logs")
 
 
-def test_status_page_with_a_wrong_key_does_not_show_either_key(sim, private_key, tmp_path, shop_config):
+def test_status_page_with_a_wrong_key_does_not_show_either_key(sim, private_key, tmp_path, shop_config, admin_of):
     wrong = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     for key in (wrong, pem_variants(wrong)[1].decode()):  # parsed, and as PEM text
         client = AmazonPayClient(PUBLIC_KEY_ID, key, "us", endpoint=sim.url, max_retries=0)
         app = shop.create_app(shop_config(client, tmp_path))
-        page = app.test_client().get("/status")
+        page = admin_of(app).get("/admin/status")
         body = text(page)
         assert page.status_code == 200 and "rejected the signature" in body
         assert_no_key(body, wrong, "status page")
@@ -276,7 +276,7 @@ def test_security_headers_on_every_page_the_buyer_sees(shop_app, sim, make_shop_
     review = shopper.click_amazon_pay()
     shopper.checkout()
     shopper.web.get(review)  # an order already placed: a redirect
-    for path in ("/", "/cart", "/account", "/status", "/static/style.css", "/static/favicon.svg", "/nope"):
+    for path in ("/", "/cart", "/account", "/admin/login", "/static/style.css", "/static/favicon.svg", "/nope"):
         shopper.web.get(path)
     shopper.web.put("/cart")  # 405
     shopper.web.post("/cart/items", data={"product_id": "x"})  # 400 expired page

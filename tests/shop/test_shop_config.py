@@ -128,8 +128,8 @@ def shop_with(tmp_path, shop_config):
     return lambda client: create_app(shop_config(client, tmp_path))
 
 
-def test_status_page_says_the_signature_is_accepted(client, shop_with):
-    page = shop_with(client).test_client().get("/status")
+def test_status_page_says_the_signature_is_accepted(client, shop_with, admin_of):
+    page = admin_of(shop_with(client)).get("/admin/status")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Signature accepted" in text and client.public_key_id in text
@@ -139,17 +139,17 @@ def test_status_page_says_the_signature_is_accepted(client, shop_with):
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
 
 
-def test_status_page_and_cli_report_a_key_amazon_does_not_know(sim, private_key, shop_with):
+def test_status_page_and_cli_report_a_key_amazon_does_not_know(sim, private_key, shop_with, admin_of):
     unknown = AmazonPayClient("SANDBOX-UNKNOWNKEY00000000000000", private_key, "us", endpoint=sim.url)
     app = shop_with(unknown)
-    assert "rejected the signature (InvalidAuthentication)" in app.test_client().get("/status").get_data(as_text=True)
+    assert "rejected the signature (InvalidAuthentication)" in admin_of(app).get("/admin/status").get_data(as_text=True)
     result = app.test_cli_runner().invoke(args=["amazon-pay-check"])
     assert result.exit_code == 1 and "InvalidAuthentication" in result.output
 
 
-def test_status_page_reports_an_unreachable_amazon(private_key, shop_with):
+def test_status_page_reports_an_unreachable_amazon(private_key, shop_with, admin_of):
     offline = AmazonPayClient("SANDBOX-X", private_key, "us", endpoint="http://127.0.0.1:9", max_retries=0)
-    assert "cannot be reached" in shop_with(offline).test_client().get("/status").get_data(as_text=True)
+    assert "cannot be reached" in admin_of(shop_with(offline)).get("/admin/status").get_data(as_text=True)
 
 
 def test_demo_key_files_are_never_tracked_by_git():

@@ -1,5 +1,5 @@
-"""Integration status: which Amazon Pay account and endpoint the shop uses, and a live
-signature self-check (``/status`` in the browser, ``flask amazon-pay-check`` in a terminal).
+"""The integration self-check: are my keys right? (shown in the back office's status page and
+by ``flask amazon-pay-check`` in a terminal).
 
 Amazon Pay step: none; this answers "are my keys right?" before a buyer ever clicks.
 The check signs one harmless request (Get Checkout Session for an id that does not exist):
@@ -11,13 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import click
-from flask import Blueprint, current_app, render_template
-from flask.cli import with_appcontext
-
-from ..amazon_pay import AmazonPayClient, AmazonPayError
-
-bp = Blueprint("status", __name__)
+from .client import AmazonPayClient, AmazonPayError
 
 SIGNATURE_ERRORS = {
     "InvalidRequestSignature",
@@ -49,21 +43,3 @@ def check_signature(client: AmazonPayClient) -> SelfCheck:
             f"Amazon Pay answered {error.status} {error.reason_code} for a made-up checkout session, as expected.",
         )
     return SelfCheck(True, "Signature accepted", "Amazon Pay answered the signed request.")
-
-
-@bp.get("/status")
-def index():
-    client = current_app.extensions["amazon_pay"]
-    return render_template(
-        "status.html", client=client, check=check_signature(client), mode=current_app.config["AMAZON_PAY_MODE"]
-    )
-
-
-@click.command("amazon-pay-check")
-@with_appcontext
-def cli():
-    """Sign one harmless request and say whether Amazon Pay accepts the keys."""
-    client = current_app.extensions["amazon_pay"]
-    result = check_signature(client)
-    click.echo(f"{client.base_url} ({client.public_key_id}): {result.summary}\n{result.detail}")
-    raise SystemExit(0 if result.ok else 1)

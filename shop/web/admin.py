@@ -1,0 +1,168 @@
+"""The merchant's back office: ``/admin``, behind a sign-in, never linked from buyer pages.
+
+- **Sign in**: a name and a password from configuration (``ADMIN_USERNAME``,
+  ``ADMIN_PASSWORD_HASH``, a Werkzeug password hash: ``flask admin-password`` makes one);
+  session-based, CSRF on every form; wrong passwords make the name wait (refused, never slept).
+- **Orders**: the list (newest first, 25 a page, by state) and one order, with Amazon's
+  objects read live: **Get Charge Permission** and **Get Charge** (states, reasons, amounts).
+- **Integration status**: the signature self-check (also ``flask amazon-pay-check``).
+
+In simulator mode (the demo) the name is ``admin`` and the password ``demo`` unless set.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask.cli import with_appcontext
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..amazon_pay import AmazonPayError
+from ..amazon_pay.selfcheck import check_signature
+from ..lifecycle import accounts, orders
+from .pages import amazon_pay
+from .problems import Problem
+
+log = logging.getLogger(__name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+DEMO_PASSWORD = "demo"
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    return generate_password_hash(DEMO_PASSWORD)
+
+
+def _credentials() -> tuple[str, str | None]:
+    config = current_app.config
+    password_hash = config.get("ADMIN_PASSWORD_HASH")
+    if not password_hash and config["AMAZON_PAY_MODE"] == "simulator":
+        password_hash = _demo_password_hash()
+    return config.get("ADMIN_USERNAME") or "admin", password_hash
+
+
+def admin_required(view: Callable) -> Callable:
+    """A back-office page: for the signed-in merchant only; anyone else is sent to sign in."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs):
+        if session.get("admin") != _credentials()[0]:
+            return redirect(url_for("admin.login", next=request.path))
+        return view(**kwargs)
+
+    return wrapped
+
+
+@bp.get("/login")
+def login():
+    return render_template("admin/login.html", configured=_credentials()[1] is not None)
+
+
+@bp.post("/login")
+def sign_in():
+    username, password_hash = _credentials()
+    given = request.form.get("username", "")[:128]
+    until = accounts.admin_locked_until(given)
+    if until:
+        log.warning("admin: sign-in refused for %r: waiting until %s", given, until)
+        raise Problem(
+            429,
+            "Too many attempts",
+            f"Too many wrong passwords. Try again after {until} (UTC).",
+            (url_for("admin.login"), "Sign in"),
+        )
+    password = request.form.get("password", "")
+    right = password_hash is not None and secrets.compare_digest(given, username)
+    if not (right and check_password_hash(password_hash, password)):
+        accounts.admin_login_failed(given)
+        log.warning("admin: wrong name or password for %r", given)
+        raise Problem(403, "Wrong name or password", "Please try again.", (url_for("admin.login"), "Sign in"))
+    accounts.admin_login_succeeded(given)
+    session.clear()  # a fresh session for the back office
+    session["admin"] = username
+    target = request.args.get("next", "")
+    return redirect(target if target.startswith("/admin/") else url_for("admin.order_list"), code=303)
+
+
+@bp.post("/logout")
+def sign_out():
+    session.pop("admin", None)
+    flash("You are signed out of the back office.", "info")
+    return redirect(url_for("admin.login"), code=303)
+
+
+@bp.get("/")
+@admin_required
+def order_list():
+    status = request.args.get("status") if request.args.get("status") in orders.DONE + orders.OPEN else None
+    before = request.args.get("before", type=int)
+    shown = orders.page(status, before)
+    more = len(shown) == 25 and bool(orders.page(status, shown[-1].id, size=1))
+    return render_template(
+        "admin/orders.html", orders=shown, status=status, more=more, states=orders.OPEN + orders.DONE
+    )
+
+
+@bp.get("/orders/<reference>")
+@admin_required
+def order_detail(reference: str):
+    order = orders.by_reference(reference[:40])
+    if order is None:
+        raise Problem(
+            404, "No such order", "There is no order with this reference.", (url_for("admin.order_list"), "Orders")
+        )
+    return render_template("admin/order.html", order=order, events=orders.events(order), amazon=_amazon_view(order))
+
+
+def _amazon_view(order: orders.Order) -> dict[str, Any]:
+    """Amazon's objects for this order, read now; what could not be read is said so."""
+    view: dict[str, Any] = {"charge_permission": None, "charge": None, "errors": []}
+    for name, object_id, read in (
+        ("charge_permission", order.charge_permission_id, amazon_pay().get_charge_permission),
+        ("charge", order.charge_id, amazon_pay().get_charge),
+    ):
+        if not object_id:
+            continue
+        try:
+            view[name] = read(object_id).body
+        except AmazonPayError as error:
+            view["errors"].append(
+                f"{name.replace('_', ' ').title()}: Amazon Pay said {error.status} {error.reason_code}"
+            )
+    return view
+
+
+@bp.get("/status")
+@admin_required
+def status():
+    client = amazon_pay()
+    return render_template(
+        "admin/status.html", client=client, check=check_signature(client), mode=current_app.config["AMAZON_PAY_MODE"]
+    )
+
+
+@click.command("amazon-pay-check")
+@with_appcontext
+def check_command():
+    """Sign one harmless request and say whether Amazon Pay accepts the keys."""
+    client = current_app.extensions["amazon_pay"]
+    result = check_signature(client)
+    click.echo(f"{client.base_url} ({client.public_key_id}): {result.summary}\n{result.detail}")
+    raise SystemExit(0 if result.ok else 1)
+
+
+@click.command("admin-password")
+@click.password_option(prompt="The back office's password")
+def password_command(password: str) -> None:
+    """Print the hash to put in ADMIN_PASSWORD_HASH (the password itself is never stored)."""
+    click.echo(generate_password_hash(password))
+
+
+cli = [check_command, password_command]

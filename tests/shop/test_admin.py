@@ -1,0 +1,129 @@
+"""The back office: behind a sign-in that slows guessing down, never linked from buyer pages;
+orders listed newest first at a cost that does not grow with their number; one order with
+Amazon's objects read live; the integration status."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+import shop
+from shop.lifecycle import db, orders
+from shop.money import Totals
+from tests.support import text
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PAGES = ("/admin/", "/admin/status", "/admin/orders/ORD-00000000")
+
+
+def sign_in(browser, username="admin", password="demo"):
+    token = CSRF.search(text(browser.get("/")))[1]  # the session's token (any page's form)
+    return browser.post("/admin/login", data={"csrf_token": token, "username": username, "password": password})
+
+
+def test_a_visitor_is_sent_to_sign_in_and_buyer_pages_never_link_the_back_office(shop_app, make_shop_buyer):
+    visitor = shop_app.test_client()
+    for path in PAGES:
+        answer = visitor.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/admin/login"), path
+    buyer = make_shop_buyer()
+    buyer.add()
+    for path in ("/", "/cart", "/account"):
+        assert "/admin" not in text(buyer.web.get(path))
+
+
+def test_wrong_passwords_make_the_name_wait(shop_app):
+    browser = shop_app.test_client()
+    for _ in range(4):
+        assert sign_in(browser, password="guess").status_code == 403
+    assert sign_in(browser, password="guess").status_code == 403  # the fifth: now it waits
+    waiting = sign_in(browser, password="demo")  # even the right password, while it waits
+    assert waiting.status_code == 429 and "Try again after" in text(waiting)
+    with shop_app.app_context(), db.write() as connection:  # the wait is over
+        connection.execute(sa.update(db.db.metadata.tables["admin_login_failures"]).values(locked_until=None))
+    assert sign_in(browser).status_code == 303
+    assert browser.get("/admin/").status_code == 200
+
+
+def test_the_sign_in_form_needs_its_csrf_token(shop_app):
+    answer = shop_app.test_client().post("/admin/login", data={"username": "admin", "password": "demo"})
+    assert answer.status_code == 400 and "expired" in text(answer)
+
+
+def test_outside_the_demo_the_back_office_needs_a_configured_password(client, tmp_path, shop_config):
+    sandbox = shop.create_app(shop_config(client, tmp_path, AMAZON_PAY_MODE="sandbox"))
+    browser = sandbox.test_client()
+    assert "not configured" in text(browser.get("/admin/login"))
+    assert sign_in(browser).status_code == 403  # "demo" is the demo's only
+    configured = shop.create_app(
+        shop_config(
+            client,
+            tmp_path,
+            AMAZON_PAY_MODE="sandbox",
+            ADMIN_USERNAME="owner",
+            ADMIN_PASSWORD_HASH=generate_password_hash("correct horse"),
+        )
+    )
+    assert sign_in(configured.test_client(), "owner", "correct horse").status_code == 303
+
+
+def test_flask_admin_password_prints_a_hash_of_the_password(shop_app):
+    result = shop_app.test_cli_runner().invoke(args=["admin-password"], input="s3cret pass\ns3cret pass\n")
+    assert result.exit_code == 0
+    assert check_password_hash(result.output.strip().splitlines()[-1], "s3cret pass")
+
+
+def make_orders(app, count: int) -> None:
+    with app.app_context():
+        for i in range(count):
+            orders.create(f"test:{i}", "someone", [], Totals.of(Decimal(i), Decimal(0), Decimal(0), "USD"), None)
+
+
+def statements_for(app, browser, path: str) -> int:
+    seen = []
+    with app.app_context():
+        engine = db.db.engine
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert browser.get(path).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_the_order_list_pages_newest_first_at_a_cost_that_does_not_grow(shop_app, admin_of):
+    browser = admin_of(shop_app)
+    make_orders(shop_app, 30)
+    first = text(browser.get("/admin/"))
+    references = re.findall(r">(ORD-[0-9A-F]{8})<", first)
+    assert len(references) == 25
+    older = re.search(r'href="(/admin/\?before=\d+)"', first)[1]
+    assert len(re.findall(r">(ORD-[0-9A-F]{8})<", text(browser.get(older)))) == 5
+    few = statements_for(shop_app, browser, "/admin/")
+    make_orders(shop_app, 300)
+    assert statements_for(shop_app, browser, "/admin/") == few  # 330 orders cost what 30 did
+    paid = text(browser.get("/admin/?status=paid"))
+    assert "No orders in this state" in paid
+
+
+def test_an_order_shows_amazons_objects_read_live(shop_app, admin_of, make_shop_buyer):
+    buyer = make_shop_buyer()
+    buyer.add()
+    page = text(buyer.checkout())
+    reference = re.search(r"ORD-[0-9A-F]{8}", page)[0]
+    detail = text(admin_of(shop_app).get(f"/admin/orders/{reference}"))
+    assert 'data-testid="amazon-charge-state">Authorized<' in detail
+    assert "Charge Permission" in detail and "Order placed" in detail
+
+
+@pytest.mark.parametrize("path", ["/admin/logout"])
+def test_signing_out_of_the_back_office(shop_app, admin_of, path):
+    browser = admin_of(shop_app)
+    token = CSRF.search(text(browser.get("/admin/")))[1]
+    assert browser.post(path, data={"csrf_token": token}).status_code == 303
+    assert browser.get("/admin/").status_code == 302
