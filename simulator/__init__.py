@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from . import ipn
 from .clock import Clock
 from .keys import KeyRing
 from .operations import Store
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(hosted.bp)
+    ipn.init_app(app)  # Instant Payment Notifications (ipn.py): settings, certificate, /control/ipn
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
