@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from . import ipn
 from .clock import Clock
 from .domains import DomainRegistry
 from .keys import KeyRing
@@ -54,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(hosted.bp)
+    ipn.init_app(app)  # Instant Payment Notifications (ipn.py): settings, certificate, /control/ipn
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

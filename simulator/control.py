@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import faults
+from . import faults, ipn
 from .api import OPERATIONS, REGION_ALIASES, merchant_urls, store
 from .buyers import ADDRESSES, INSTRUMENTS
 from .domains import ReturnUrls, parse_domain_list, return_urls
@@ -247,7 +247,9 @@ def advance_clock():
     seconds = body.get("advanceSeconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
         raise invalid_parameter("advanceSeconds", f"A number of seconds from 0 to {MAX_ADVANCE_SECONDS} (10 years).")
-    return jsonify({"now": store().clock.advance(seconds).isoformat()})
+    now = store().clock.advance(seconds)
+    ipn.clock_moved()  # what became due (pending charges, refunds) is notified now
+    return jsonify({"now": now.isoformat()})
 
 
 @bp.get("/counts")

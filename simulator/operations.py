@@ -16,8 +16,8 @@ docs/simulator.md.
 from __future__ import annotations
 
 import copy
+import logging
 import secrets
-import threading
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from .clock import Clock
 from .domains import ReturnUrls
 from .errors import ApiError, invalid_parameter, invalid_status, missing_parameter, not_found
 from .faults import Faults
+from .ipn import Notifications, SettlingLock
 from .objects import (
     Charge,
     ChargePermission,
@@ -37,6 +38,8 @@ from .objects import (
     new_charge_permission_id,
     new_checkout_session_id,
 )
+
+log = logging.getLogger(__name__)
 
 #: x-amz-pay-simulation-code values accepted per operation
 #: (https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html).
@@ -100,7 +103,8 @@ def add_query(url: str, **params: str) -> str:
 class Store:
     def __init__(self, clock: Clock):
         self.clock = clock
-        self.lock = threading.RLock()
+        #: Re-entrant; when its outermost holder lets go, state changes become IPN events (ipn.py).
+        self.lock = SettlingLock(self._settled)
         self.sessions: dict[str, CheckoutSession] = {}
         self.charge_permissions: dict[str, ChargePermission] = {}
         self.charges: dict[str, Charge] = {}
@@ -116,6 +120,29 @@ class Store:
         #: Registered domains set by a test per public key id (``/control/merchants/<id>/domains``),
         #: in place of the key's ``.domains`` file (domains.py).
         self.domain_overrides: dict[str, list[str]] = {}
+        #: Instant Payment Notifications: states seen, settings, delivery log (ipn.py, ``/control/ipn``).
+        self.ipn = Notifications()
+
+    def _settled(self, lock: SettlingLock) -> None:
+        """Every change made under the lock is done: note the state changes to notify (one place)."""
+        if lock is not self.lock:  # reset (``__init__`` again) while the old lock was held
+            return
+        try:
+            self.ipn.collect(self)
+        except Exception:  # never fail an API call because of notifications
+            log.exception("simulator ipn: collecting state changes failed")
+
+    def refresh_timed(self) -> None:
+        """Apply every time-driven transition that is due (as reading the object would): pending
+        authorizations and captures, ``ExpiredUnused`` authorizations, pending refunds. Called under
+        the lock by the IPN ticker, so changes by time are notified without anyone reading."""
+        now = self.clock.now()
+        for charge in self.charges.values():
+            if charge.state in ("AuthorizationInitiated", "CaptureInitiated", "Authorized"):
+                charge.refresh(now)
+        for refund in self.refunds.values():
+            if refund.state == "RefundInitiated":
+                refund.refresh(now)
 
     # -- lookups ---------------------------------------------------------------------------
 
