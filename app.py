@@ -1,5 +1,6 @@
-"""Entry point for ``flask run``: the storefront, plus the simulator in simulator mode and a
-reconcile timer that settles open orders every minute.
+"""Entry point for ``flask run``: the storefront, plus the simulator in simulator mode (which
+sends its Instant Payment Notifications to the shop) and a reconcile timer that settles open
+orders every minute.
 
 The simulator is started here, not in shop/: merchant code never depends on it. It starts
 only when this file is loaded by ``flask run`` (not by ``flask db upgrade`` or another
@@ -30,6 +31,12 @@ if _served_by_flask_run():
     if app.config["AMAZON_PAY_MODE"] == "simulator":
         from simulator.embedded import serve_in_background
 
-        serve_in_background(app.config["AMAZON_PAY_ENDPOINT"], app.config["AMAZON_PAY_SIMULATOR_KEYS"])
+        # The simulator sends its Instant Payment Notifications to the shop's endpoint, as
+        # Amazon does to the URL a merchant enters in Seller Central.
+        serve_in_background(
+            app.config["AMAZON_PAY_ENDPOINT"],
+            app.config["AMAZON_PAY_SIMULATOR_KEYS"],
+            ipn_url=app.config["SHOP_URL"] + "/amazon-pay/ipn",
+        )
     # The demo settles open orders by itself; production runs `flask amazon-pay reconcile` from cron.
     reconcile.run_every(app, float(os.environ.get("RECONCILE_EVERY_SECONDS", "60")))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 
 from playwright.sync_api import Page, expect
 
@@ -77,3 +79,30 @@ def test_buyer_cancels_on_amazon_pay(page: Page, journey):
     expect(page.get_by_test_id("subtotal")).to_have_text("$36.00")
     expect(page.get_by_test_id("cart-link")).to_have_text("Cart (2)")
     expect(buyer.amazon_pay_button()).to_be_visible()
+
+
+def test_a_pending_payment_becomes_paid_by_an_ipn_while_the_buyer_looks(page: Page, journey):
+    """The simulator, like Amazon, notifies the shop's IPN endpoint when it decides; the order
+    page, which looks again by itself while Amazon decides, shows Paid with no reload."""
+    buyer = journey("us")
+    ipn = {"url": f"{buyer.shop_url}/amazon-pay/ipn"}
+    request = urllib.request.Request(
+        f"{buyer.simulator_url}/control/ipn",
+        data=json.dumps(ipn).encode(),
+        method="PUT",
+        headers={"content-type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    buyer.to_review(instrument="0701")
+    expect(buyer.place_order(return_now=True)).to_have_attribute("data-testid", "outcome-pending")
+    buyer.open_order_page()
+    expect(page.get_by_test_id("order-status")).to_have_text("Payment being confirmed (on hold)")
+    advance = urllib.request.Request(
+        f"{buyer.simulator_url}/control/clock",
+        data=b'{"advanceSeconds": 31}',
+        method="POST",
+        headers={"content-type": "application/json"},
+    )
+    urllib.request.urlopen(advance, timeout=5).close()  # Amazon decides; its IPN reaches the shop
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid", timeout=15_000)  # the page's own refresh
+    expect(page.get_by_role("listitem").filter(has_text="Instant Payment Notification")).to_have_count(1)

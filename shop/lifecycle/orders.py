@@ -166,7 +166,6 @@ def create(
     once; a repeat (a double click, a second tab, another app server) returns the first one."""
     at = now()
     order = {
-        "reference": "ORD-" + secrets.token_hex(4).upper(),
         "payment_request": payment_request,
         "checkout_session_id": checkout_session_id,
         "owner": owner,
@@ -182,12 +181,23 @@ def create(
         "created_at": at,
         "updated_at": at,
     }
-    with write() as connection:
-        # The UNIQUE payment request decides who makes the order; the loser finds it below.
-        made = connection.execute(insert_or_ignore(orders_table, **order).returning(orders_table.c.id)).scalar()
-        if made is not None:
-            _event(connection, made, "awaiting_payment", f"Order placed; total {totals.total} {totals.currency}")
-    return by_payment_request(payment_request)
+    for _ in range(8):  # a new random reference if one collides with an existing order's
+        with write() as connection:
+            # The UNIQUE payment request decides who makes the order; the loser finds it below.
+            made = connection.execute(
+                insert_or_ignore(orders_table, reference=new_reference(), **order).returning(orders_table.c.id)
+            ).scalar()
+            if made is not None:
+                _event(connection, made, "awaiting_payment", f"Order placed; total {totals.total} {totals.currency}")
+        found = by_payment_request(payment_request)
+        if found is not None:
+            return found
+    raise RuntimeError("no free order reference after 8 tries")
+
+
+def new_reference() -> str:
+    """ORD- and 8 random hex digits: short enough to read out on the phone."""
+    return "ORD-" + secrets.token_hex(4).upper()
 
 
 def _event(connection: Connection, order_id: int, status: str, detail: str) -> None:

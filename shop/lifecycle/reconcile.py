@@ -45,6 +45,12 @@ PAID_CHARGE_STATES = ("Authorized", "CaptureInitiated", "Captured")
 PENDING_CHARGE_STATES = ("AuthorizationInitiated",)
 
 
+def no_answer(error: AmazonPayError) -> bool:
+    """Amazon did not say yes or no: no answer at all, a timeout, throttling or a server error
+    (after the client's retries). A request that takes money may still have been applied."""
+    return error.status is None or error.status in (408, 425, 429) or error.status >= 500
+
+
 @dataclass(frozen=True)
 class News:
     """What Amazon said about an order, in the shop's words."""
@@ -130,7 +136,7 @@ def _learn(order: orders.Order, buyer_returned: bool) -> News | None:
     except AmazonPayError as error:
         if error.status == 404:
             return News("failed", "Amazon Pay does not know this payment (404)", failure_reason="UnknownToAmazon")
-        if error.status is None or error.status >= 500:
+        if no_answer(error):
             log.warning("settle %s: no answer from Amazon Pay (%s)", order.reference, error.reason_code)
             return None
         raise
@@ -145,8 +151,8 @@ def complete(order: orders.Order) -> News | None:
             idempotency_key=f"{order.reference}-complete",
         )
     except AmazonPayError as error:
-        if error.status is None or error.status >= 500:
-            # Complete may have been applied at Amazon: the buyer may be charged.
+        if no_answer(error):
+            # Complete may have been applied at Amazon (an earlier try): the buyer may be charged.
             return News("unconfirmed", f"Complete Checkout Session: no answer ({error.reason_code})")
         if error.reason_code in ("CheckoutSessionCanceled", "InvalidCheckoutSessionStatus"):
             return _from_checkout_session(order, client().get_checkout_session(order.checkout_session_id).body)
@@ -271,7 +277,7 @@ def create_charge(order: orders.Order) -> News:
             .body
         )
     except AmazonPayError as error:
-        if error.status is None or error.status >= 500:
+        if no_answer(error):  # an earlier try may have been applied: never "failed" without a no
             return News("unconfirmed", f"Create Charge: no answer ({error.reason_code})")
         return News("failed", f"Create Charge: {error.status} {error.reason_code}", failure_reason=error.reason_code)
     return _from_charge(charge)

@@ -281,3 +281,30 @@ def test_a_burst_of_a_thousand_notifications_one_change_per_real_change(ipn_shop
         settled = order_now(ipn_shop, order.reference)
         assert settled.status == "paid"
         assert sum("(Instant Payment Notification)" in line for line in history(ipn_shop, settled)) == 1
+
+
+def test_the_simulators_ipn_settles_a_pending_order_with_no_reload_and_no_reconcile(
+    client, tmp_path, shop_config, make_shop_buyer, sim, serve
+):
+    """End to end: the simulator, like Amazon, POSTs a signed SNS notification to the shop's
+    endpoint when the pending charge is decided; the shop verifies it (the simulator's
+    certificate, trusted in simulator mode only) and settles the order."""
+    import time
+
+    import requests
+
+    app = shop.create_app(shop_config(client, tmp_path))
+    _server, _thread, port = serve(app)
+    ipn_url = f"http://127.0.0.1:{port}/amazon-pay/ipn"
+    assert requests.put(f"{sim.url}/control/ipn", json={"url": ipn_url}, timeout=5).status_code == 200
+    order = pending_order(app, make_shop_buyer)
+    assert order.status == "pending"
+    sim.advance(31)  # Amazon decides; nobody reads the charge
+    deadline = time.monotonic() + 10
+    while order_now(app, order.reference).status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    settled = order_now(app, order.reference)
+    assert settled.status == "paid"
+    assert any("(Instant Payment Notification)" in line for line in history(app, settled))
+    deliveries = requests.get(f"{sim.url}/control/ipn", timeout=5).json()["deliveries"]
+    assert deliveries and {d["status"] for d in deliveries} == {200}
