@@ -13,7 +13,7 @@ import os
 import click
 
 from shop import create_app
-from shop.lifecycle import reconcile
+from shop.lifecycle import jobs
 
 app = create_app()
 
@@ -39,4 +39,4 @@ if _served_by_flask_run():
             ipn_url=app.config["SHOP_URL"] + "/amazon-pay/ipn",
         )
     # The demo settles open orders by itself; production runs `flask amazon-pay reconcile` from cron.
-    reconcile.run_every(app, float(os.environ.get("RECONCILE_EVERY_SECONDS", "60")))
+    jobs.run_every(app, float(os.environ.get("RECONCILE_EVERY_SECONDS", "60")))

@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import cart
 from . import config as settings
 from .amazon_pay import AmazonPayClient, within
-from .lifecycle import accounts, db, orders, reconcile  # noqa: F401 (the modules declare their tables)
+from .lifecycle import accounts, backoffice, db, jobs, orders  # noqa: F401 (the modules declare their tables)
 from .money import display
 from .regions import REGIONS
 from .web import button, pages, problems, security
@@ -61,7 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     problems.init_app(app)
     app.before_request(pages.load_logged_in_user)
     _bounded_time(app)
-    app.cli.add_command(reconcile.cli)
+    app.cli.add_command(jobs.cli)
     _register_features(app)
     _template_globals(app)
     return app

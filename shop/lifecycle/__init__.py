@@ -4,5 +4,8 @@ answers move them. It knows the Amazon Pay client's answers but no pages: the we
 
 - ``db``: the database connection, transactions and per-order locks.
 - ``orders``: orders and their history; one Update Checkout Session per order.
-- ``accounts``: buyers who signed in with Amazon, and their saved wallet.
+- ``accounts``: buyers who signed in with Amazon, their saved wallet, the back office's sign-in.
+- ``reconcile``: Amazon's state applied to orders, one code path for every messenger.
+- ``backoffice``: the merchant's capture, cancel and refund.
+- ``jobs``: ``flask amazon-pay reconcile`` and the demo's timer.
 """

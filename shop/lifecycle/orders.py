@@ -293,6 +293,15 @@ def redirect_once(order: Order, update: Callable[[Order], str]) -> str:
     return redirect_url
 
 
+def note(order: Order, detail: str, step: str | None = None) -> Order:
+    """Add to the order's history without changing its payment state: the back office's
+    actions, marked with the ``step`` the buyer sees (shipped, canceled, refunded, …)."""
+    with write() as connection:
+        _event(connection, order.id, step or order.status, detail)
+        connection.execute(sa.update(orders_table).where(orders_table.c.id == order.id).values(updated_at=now()))
+    return by_reference(order.reference)
+
+
 def record(order: Order, status: str, detail: str, **fields: str | None) -> Order:
     """Move the order to ``status``, store ``fields`` (charge ids, failure reason), log an event."""
     allowed = {"charge_id", "charge_permission_id", "failure_reason"}

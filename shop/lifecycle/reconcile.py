@@ -18,15 +18,12 @@ https://developer.amazon.com/docs/amazon-pay-checkout/asynchronous-processing.ht
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import click
 from flask import current_app
-from flask.cli import AppGroup
 
 from .. import shipping
 from ..amazon_pay import AmazonPayClient, AmazonPayError
@@ -321,32 +318,3 @@ def reconcile_pass(batch: int = 200) -> Pass:
         ", ".join(f"{name} {count}" for name, count in sorted(settled.items())) or "nothing to do",
     )
     return outcome
-
-
-cli = AppGroup("amazon-pay", help="Amazon Pay jobs for the shop's orders.")
-
-
-@cli.command("reconcile")
-def reconcile_command() -> None:
-    """Settle every order that is not final from Amazon's state (one pass; run it from cron)."""
-    outcome = reconcile_pass()
-    summary = ", ".join(f"{name} {count}" for name, count in sorted(outcome.settled.items()))
-    click.echo(f"{outcome.seen} open orders in {outcome.seconds:.1f} s: {summary or 'nothing to do'}")
-    raise SystemExit(1 if outcome.settled.get("error") else 0)
-
-
-def run_every(app, seconds: float, stop: threading.Event | None = None) -> threading.Thread:
-    """The demo's timer: a reconcile pass every ``seconds`` in a background thread."""
-    stop = stop or threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(seconds):
-            try:
-                with app.app_context():
-                    reconcile_pass()
-            except Exception:  # the timer must outlive a failed pass (the next one retries)
-                log.exception("reconcile: the pass failed")
-
-    thread = threading.Thread(target=loop, name="amazon-pay-reconcile", daemon=True)
-    thread.start()
-    return thread

@@ -5,6 +5,10 @@
   session-based, CSRF on every form; wrong passwords make the name wait (refused, never slept).
 - **Orders**: the list (newest first, 25 a page, by state) and one order, with Amazon's
   objects read live: **Get Charge Permission** and **Get Charge** (states, reasons, amounts).
+- **Actions** on an order, each one Amazon operation with an idempotency key derived from the
+  order and the action (``shop.lifecycle.backoffice``): **Capture Charge** (full or part, when
+  it ships), **Cancel Charge** (release the authorization), **Create Refund** (full or part,
+  several). What Amazon's rules forbid is refused with a plain message.
 - **Integration status**: the signature self-check (also ``flask amazon-pay-check``).
 
 In simulator mode (the demo) the name is ``admin`` and the password ``demo`` unless set.
@@ -16,6 +20,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
@@ -25,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..amazon_pay import AmazonPayError
 from ..amazon_pay.selfcheck import check_signature
-from ..lifecycle import accounts, orders
+from ..lifecycle import accounts, backoffice, orders
 from .pages import amazon_pay
 from .problems import Problem
 
@@ -118,7 +123,45 @@ def order_detail(reference: str):
         raise Problem(
             404, "No such order", "There is no order with this reference.", (url_for("admin.order_list"), "Orders")
         )
-    return render_template("admin/order.html", order=order, events=orders.events(order), amazon=_amazon_view(order))
+    refunds = backoffice.refunds_of(order)
+    return render_template(
+        "admin/order.html",
+        order=order,
+        events=orders.events(order),
+        amazon=_amazon_view(order),
+        refunds=refunds,
+        refund_number=len(refunds) + 1,
+    )
+
+
+@bp.post("/orders/<reference>/<action>")
+@admin_required
+def act(reference: str, action: str):
+    """Capture, cancel or refund (POST, CSRF-checked); 303 back to the order, with what happened."""
+    order = orders.by_reference(reference[:40])
+    if order is None or action not in ("capture", "cancel", "refund"):
+        raise Problem(
+            404, "No such order", "There is no order with this reference.", (url_for("admin.order_list"), "Orders")
+        )
+    try:
+        if action == "capture":
+            backoffice.capture(order, _amount())
+        elif action == "cancel":
+            backoffice.cancel(order)
+        else:
+            backoffice.refund(order, _amount(), request.form.get("number", type=int) or 0)
+        flash(f"{action.title()}: sent to Amazon Pay.", "info")
+    except backoffice.Refused as refused:
+        log.info("admin: %s of %s refused: %s", action, order.reference, refused)
+        flash(f"{action.title()} not done: {refused}", "error")
+    return redirect(url_for("admin.order_detail", reference=order.reference), code=303)
+
+
+def _amount() -> Decimal:
+    try:
+        return Decimal(request.form.get("amount", "").strip())
+    except InvalidOperation:
+        raise backoffice.Refused("The amount must be a number such as 12.50.") from None
 
 
 def _amazon_view(order: orders.Order) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from flask import Blueprint, current_app, request
 
 from ..amazon_pay import AmazonPayError, within
 from ..amazon_pay.ipn import IpnError, Notification, SnsVerifier
-from ..lifecycle import orders, reconcile
+from ..lifecycle import backoffice, orders, reconcile
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ipn", __name__, url_prefix="/amazon-pay")
@@ -70,7 +70,10 @@ def _handle(notification: Notification):
         return {"status": "duplicate"}, 200
     try:
         with within(READ_DEADLINE):
-            outcome = reconcile.settle_notified(object_type, object_id, message.get("ChargePermissionId"))
+            if object_type == "REFUND":
+                outcome = backoffice.settle_refund(object_id)
+            else:
+                outcome = reconcile.settle_notified(object_type, object_id, message.get("ChargePermissionId"))
     except AmazonPayError as error:
         # Not found at Amazon (another environment's object), or no answer: the reconcile
         # pass settles any order this concerns. Answering 200 stops pointless redelivery.

@@ -70,8 +70,9 @@ def order(reference: str):
     found = _own_order(reference)
     if found.status in orders.OPEN:
         found = reconcile.settle(found, source="order page")
-    was_pending = any(event.status == "pending" for event in orders.events(found))
-    return render_template("order.html", order=found, events=orders.events(found), was_pending=was_pending)
+    events = orders.events(found)
+    steps = {event.status for event in events}
+    return render_template("order.html", order=found, events=events, was_pending="pending" in steps, steps=steps)
 
 
 @bp.post("/orders/<reference>/buy-again")

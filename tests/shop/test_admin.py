@@ -127,3 +127,105 @@ def test_signing_out_of_the_back_office(shop_app, admin_of, path):
     token = CSRF.search(text(browser.get("/admin/")))[1]
     assert browser.post(path, data={"csrf_token": token}).status_code == 303
     assert browser.get("/admin/").status_code == 302
+
+
+# -- actions: capture, cancel, refund ------------------------------------------------------------
+
+
+def paid_order(make_shop_buyer) -> tuple[object, str]:
+    buyer = make_shop_buyer()
+    buyer.add("canvas-tote", 3)
+    page = text(buyer.checkout())
+    return buyer, re.search(r"ORD-[0-9A-F]{8}", page)[0]
+
+
+def authorized(app, reference: str) -> Decimal:
+    return Decimal(charge_state(app, reference)["chargeAmount"]["amount"])
+
+
+def act(browser, reference: str, action: str, **form) -> str:
+    page = text(browser.get(f"/admin/orders/{reference}"))
+    token = CSRF.search(page)[1]
+    number = re.search(r'name="number" value="(\d+)"', page)
+    data = {"csrf_token": token, **({"number": number[1]} if number and action == "refund" else {}), **form}
+    answer = browser.post(f"/admin/orders/{reference}/{action}", data=data)
+    assert answer.status_code == 303, text(answer)
+    return text(browser.get(f"/admin/orders/{reference}"))
+
+
+def charge_state(app, reference: str) -> dict:
+    from shop.lifecycle import reconcile
+
+    with app.app_context():
+        return reconcile.client().get_charge(orders.by_reference(reference).charge_id).body
+
+
+def test_capture_when_it_ships_then_the_buyer_sees_shipped(shop_app, admin_of, make_shop_buyer):
+    buyer, reference = paid_order(make_shop_buyer)
+    admin, total = admin_of(shop_app), str(authorized(shop_app, reference))
+    page = act(admin, reference, "capture", amount=total)
+    assert "Capture: sent to Amazon Pay" in page
+    charge = charge_state(shop_app, reference)
+    assert charge["statusDetails"]["state"] == "Captured" and charge["captureAmount"]["amount"] == total
+    again = act(admin, reference, "capture", amount=total)  # a second submit: nothing captured twice
+    assert charge_state(shop_app, reference)["captureAmount"]["amount"] == total
+    assert "Capture Charge" in again
+    assert "Shipped: your payment was taken" in text(buyer.web.get(f"/orders/{reference}"))
+
+
+def test_a_capture_above_the_authorized_amount_is_refused_plainly(shop_app, admin_of, make_shop_buyer):
+    _buyer, reference = paid_order(make_shop_buyer)
+    too_much = authorized(shop_app, reference) + Decimal("0.01")
+    page = act(admin_of(shop_app), reference, "capture", amount=str(too_much))
+    assert "Capture not done: Capture between 0 and the authorized" in page
+    assert charge_state(shop_app, reference)["statusDetails"]["state"] == "Authorized"
+
+
+def test_cancel_releases_the_authorization(shop_app, admin_of, make_shop_buyer):
+    buyer, reference = paid_order(make_shop_buyer)
+    act(admin_of(shop_app), reference, "cancel")
+    assert charge_state(shop_app, reference)["statusDetails"]["state"] == "Canceled"
+    assert "Canceled: the payment was released" in text(buyer.web.get(f"/orders/{reference}"))
+
+
+def test_refund_part_then_the_rest_settled_by_the_reconcile_pass(shop_app, admin_of, make_shop_buyer, sim):
+    from shop.lifecycle import jobs
+
+    buyer, reference = paid_order(make_shop_buyer)
+    admin = admin_of(shop_app)
+    total = authorized(shop_app, reference)
+    act(admin, reference, "capture", amount=str(total))
+    act(admin, reference, "refund", amount="20.00")
+    page = act(admin, reference, "refund", amount=str(total - Decimal("20.00")))
+    assert page.count("RefundInitiated</td>") == 2
+    sim.advance(31)
+    with shop_app.app_context():
+        jobs.one_pass()
+    page = text(admin.get(f"/admin/orders/{reference}"))
+    assert page.count("Refunded</td>") == 2
+    assert "Refunded: Amazon Pay has returned the money to you" in text(buyer.web.get(f"/orders/{reference}"))
+
+
+def test_refunds_within_amazons_limits_only(shop_app, admin_of, make_shop_buyer):
+    _buyer, reference = paid_order(make_shop_buyer)
+    admin = admin_of(shop_app)
+    total = authorized(shop_app, reference)
+    act(admin, reference, "capture", amount=str(total))
+    # 15 % of the captured amount (under 75): at most the total and 15 % in all.
+    limit = (total * Decimal("1.15")).quantize(Decimal("0.01"))
+    assert "Refund not done" in act(admin, reference, "refund", amount=str(limit + Decimal("0.01")))
+    for _ in range(10):
+        act(admin, reference, "refund", amount="1.00")
+    eleventh = act(admin, reference, "refund", amount="1.00")
+    assert "at most 10 refunds per charge" in eleventh
+
+
+def test_a_refund_form_submitted_twice_refunds_once(shop_app, admin_of, make_shop_buyer):
+    _buyer, reference = paid_order(make_shop_buyer)
+    admin = admin_of(shop_app)
+    act(admin, reference, "capture", amount=str(authorized(shop_app, reference)))
+    page = text(admin.get(f"/admin/orders/{reference}"))
+    form = {"csrf_token": CSRF.search(page)[1], "number": "1", "amount": "10.00"}
+    for _ in range(2):
+        assert admin.post(f"/admin/orders/{reference}/refund", data=form).status_code == 303
+    assert text(admin.get(f"/admin/orders/{reference}")).count("RefundInitiated</td>") == 1

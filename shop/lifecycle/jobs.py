@@ -1,0 +1,55 @@
+"""The lifecycle's background work, one pass at a time: ``flask amazon-pay reconcile`` (cron in
+production) and the demo's timer. A pass settles every open order (``reconcile.py``) and every
+refund still on its way (``backoffice.py``) from Amazon's state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import click
+from flask.cli import AppGroup
+
+from ..amazon_pay import AmazonPayError
+from . import backoffice, reconcile
+
+log = logging.getLogger(__name__)
+
+cli = AppGroup("amazon-pay", help="Amazon Pay jobs for the shop's orders.")
+
+
+def one_pass() -> reconcile.Pass:
+    outcome = reconcile.reconcile_pass()
+    for refund_id in backoffice.pending_refunds():
+        try:
+            backoffice.settle_refund(refund_id)
+        except AmazonPayError as error:
+            log.warning("reconcile: refund %s: %s %s", refund_id, error.status, error.reason_code)
+    return outcome
+
+
+@cli.command("reconcile")
+def reconcile_command() -> None:
+    """Settle every order and refund that is not final from Amazon's state (one pass; run it from cron)."""
+    outcome = one_pass()
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(outcome.settled.items()))
+    click.echo(f"{outcome.seen} open orders in {outcome.seconds:.1f} s: {summary or 'nothing to do'}")
+    raise SystemExit(1 if outcome.settled.get("error") else 0)
+
+
+def run_every(app, seconds: float, stop: threading.Event | None = None) -> threading.Thread:
+    """The demo's timer: a pass every ``seconds`` in a background thread."""
+    stop = stop or threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(seconds):
+            try:
+                with app.app_context():
+                    one_pass()
+            except Exception:  # the timer must outlive a failed pass (the next one retries)
+                log.exception("reconcile: the pass failed")
+
+    thread = threading.Thread(target=loop, name="amazon-pay-reconcile", daemon=True)
+    thread.start()
+    return thread
