@@ -104,6 +104,27 @@ def after_the_buyer_leaves(page: Page, shop: str, simulator: str) -> None:
     shot(page, "14-order-declined-later")
 
 
+def back_office(page: Page, shop: str) -> None:
+    """The merchant: sign in, the orders, one order with Amazon's view and its actions, the
+    integration status."""
+    page.goto(f"{shop}/admin/login")
+    page.get_by_label("Name").fill("admin")
+    page.get_by_label("Password").fill("demo")
+    shot(page, "15-admin-sign-in")
+    page.get_by_test_id("admin-sign-in").click()
+    page.get_by_test_id("admin-orders").wait_for()
+    shot(page, "16-admin-orders")
+    page.goto(f"{shop}/admin/?status=paid")
+    page.get_by_test_id("admin-orders").get_by_role("link").first.click()
+    page.get_by_test_id("amazon-view").wait_for()
+    if page.get_by_test_id("capture").count():
+        page.get_by_test_id("capture").click()
+        page.get_by_test_id("amazon-view").wait_for()
+    shot(page, "17-admin-order")
+    page.goto(f"{shop}/admin/status")
+    shot(page, "status")
+
+
 def main(shop: str, simulator: str) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     executable = system_chromium()
@@ -127,8 +148,7 @@ def main(shop: str, simulator: str) -> None:
             shot(page, name)
         wallet(page, shop)
         after_the_buyer_leaves(page, shop, simulator)
-        page.goto(f"{shop}/status")
-        shot(page, "status")
+        back_office(page, shop)
         browser.close()
 
 
