@@ -20,7 +20,7 @@ from .domains import ReturnUrls, parse_domain_list, return_urls
 from .errors import ApiError, invalid_parameter, missing_parameter
 from .keys import KEY_ID
 from .operations import Store, add_query
-from .schema import parse_body
+from .schema import parse_body, text_field
 from .verify import verify_button_signature
 
 bp = Blueprint("simulator_control", __name__, url_prefix="/control")
@@ -38,17 +38,6 @@ def _json() -> dict[str, Any]:
     return parse_body(request.get_data())
 
 
-def _string(body: dict[str, Any], name: str, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise missing_parameter(name)
-        return None
-    if not isinstance(value, str):
-        raise invalid_parameter(name)
-    return value
-
-
 def _region(body: dict[str, Any], default: str = "na") -> str:
     region = REGION_ALIASES.get(str(body.get("region") or default).lower())
     if region is None:
@@ -59,10 +48,10 @@ def _region(body: dict[str, Any], default: str = "na") -> str:
 def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str, ReturnUrls]:
     """The button's payload, if its signature verifies as Amazon checks it; its environment; and
     where the signing key lets Amazon send the buyer back."""
-    payload_json = _string(body, "payloadJSON")
-    signature = _string(body, "signature")
-    public_key_id = _string(body, "publicKeyId")
-    algorithm = _string(body, "algorithm", required=False) or "AMZN-PAY-RSASSA-PSS-V2"
+    payload_json = text_field(body, "payloadJSON")
+    signature = text_field(body, "signature")
+    public_key_id = text_field(body, "publicKeyId")
+    algorithm = text_field(body, "algorithm", required=False) or "AMZN-PAY-RSASSA-PSS-V2"
     keys = current_app.config["SIMULATOR_KEYS"]
     if not verify_button_signature(keys, public_key_id, algorithm, payload_json, signature):
         raise ApiError(
@@ -77,7 +66,7 @@ def verified_payload(body: dict[str, Any]) -> tuple[dict[str, Any], str, ReturnU
 
 
 def _choice(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    address, instrument = _string(body, "address", False), _string(body, "instrument", False)
+    address, instrument = text_field(body, "address", False), text_field(body, "instrument", False)
     return address, instrument
 
 
@@ -120,7 +109,7 @@ def button_checkout():
     """The buyer clicks the Amazon Pay button, signs in, and picks an address and instrument."""
     body = _json()
     payload, env, urls = verified_payload(body)
-    product_type = _string(body, "productType", False) or "PayAndShip"
+    product_type = text_field(body, "productType", False) or "PayAndShip"
     if product_type not in ("PayAndShip", "PayOnly"):
         raise invalid_parameter("productType", "Use PayAndShip or PayOnly.")
     address, instrument = _choice(body)
@@ -148,7 +137,7 @@ def sign_in_to_session(session_id: str):
 def finish_redirect(session_id: str):
     """The buyer passes through amazonPayRedirectUrl; ``outcome`` overrides the instrument's."""
     body = _json()
-    outcome = _string(body, "outcome", False)
+    outcome = text_field(body, "outcome", False)
     if outcome is not None and outcome not in OUTCOMES:
         raise invalid_parameter("outcome", f"Use one of {', '.join(OUTCOMES)}.")
     state = store()
@@ -226,10 +215,10 @@ def charge_permission_status(cp_id: str):
     "PaymentMethodExpired"}`` (a card expired), back to ``{"state": "Chargeable"}``, or
     ``{"state": "Closed", "reason": "BuyerClosed"}``. ``reasons`` (a list) may replace ``reason``."""
     body = _json()
-    new_state = _string(body, "state")
+    new_state = text_field(body, "state")
     reasons = body.get("reasons")
     if reasons is None:
-        reason = _string(body, "reason", required=False)
+        reason = text_field(body, "reason", required=False)
         reasons = [reason] if reason else []
     elif "reason" in body:
         raise invalid_parameter("reason", "Give reason or reasons, not both.")

@@ -51,7 +51,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from . import sns
 from .errors import ApiError, invalid_parameter, missing_parameter, unrecognized_field
-from .schema import parse_body
+from .schema import parse_body, text_field
 
 if TYPE_CHECKING:
     from .operations import Store
@@ -765,13 +765,13 @@ def send_now():
     object, known or not (an unknown one goes to the environment given, Sandbox by default)."""
     body = _json()
     _only(body, ("objectType", "objectId", "environment", "chargePermissionId"))
-    object_type = _string(body, "objectType")
+    object_type = text_field(body, "objectType")
     if object_type not in OBJECT_TYPES:
         raise invalid_parameter("objectType", f"Use one of {', '.join(OBJECT_TYPES)}.")
-    object_id = _string(body, "objectId")
+    object_id = text_field(body, "objectId")
     if not _ID.fullmatch(object_id):
         raise invalid_parameter("objectId", "1 to 128 of A-Z, a-z, 0-9, '-', '_', '.', ':'.")
-    cp_id = _string(body, "chargePermissionId", required=False)
+    cp_id = text_field(body, "chargePermissionId", required=False)
     if cp_id is not None and not _ID.fullmatch(cp_id):
         raise invalid_parameter("chargePermissionId")
     ipn = service()
@@ -848,17 +848,6 @@ def _only(body: dict[str, Any], names: tuple[str, ...]) -> None:
     for name in body:
         if name not in names:
             raise unrecognized_field(name)
-
-
-def _string(body: dict[str, Any], name: str, required: bool = True) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise missing_parameter(name)
-        return None
-    if not isinstance(value, str):
-        raise invalid_parameter(name)
-    return value
 
 
 def _environments(value: Any, single: bool = False) -> tuple[str, ...]:

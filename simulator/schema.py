@@ -101,6 +101,19 @@ def check(value: Any, spec: Any, where: str) -> None:
         spec(value, where)
 
 
+def text_field(body: dict[str, Any], name: str, required: bool = True) -> str | None:
+    """A control endpoint's text field: missing (``MissingParameterValue`` if required) or a
+    string (``InvalidParameterValue`` otherwise)."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise missing_parameter(name)
+        return None
+    if not isinstance(value, str):
+        raise invalid_parameter(name)
+    return value
+
+
 def require(body: dict[str, Any], dotted: str) -> Any:
     value: Any = body
     for part in dotted.split("."):
