@@ -78,6 +78,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
     else:
         config.update(_merchant_account(env, mode))
     config["SHOP_URL"] = _shop_url(env, mode)
+    config.update(_back_office(env))
     config["AMAZON_PAY_IPN_TOPICS"] = tuple(
         t.strip() for t in env.get("AMAZON_PAY_IPN_TOPICS", "").split(",") if t.strip()
     )
@@ -94,6 +95,18 @@ def _choice(env, name: str, default: str, allowed, hint: str, lower: bool = Fals
     if value not in allowed:
         raise ConfigError(f"{name}={value!r}: {hint}.")
     return value
+
+
+def _back_office(env) -> dict[str, Any]:
+    """Who may sign in to /admin: a name, and a Werkzeug password hash (``flask admin-password``);
+    never a password in clear. Unset outside the demo: the back office stays closed."""
+    password_hash = (env.get("ADMIN_PASSWORD_HASH") or "").strip()
+    if password_hash and not password_hash.startswith(("scrypt:", "pbkdf2:")):
+        raise ConfigError("ADMIN_PASSWORD_HASH: a hash made by `flask admin-password`, not the password itself.")
+    return {
+        "ADMIN_USERNAME": (env.get("ADMIN_USERNAME") or "admin").strip(),
+        "ADMIN_PASSWORD_HASH": password_hash or None,
+    }
 
 
 def _shop_url(env, mode: str) -> str:

@@ -229,3 +229,14 @@ def test_a_refund_form_submitted_twice_refunds_once(shop_app, admin_of, make_sho
     for _ in range(2):
         assert admin.post(f"/admin/orders/{reference}/refund", data=form).status_code == 303
     assert text(admin.get(f"/admin/orders/{reference}")).count("RefundInitiated</td>") == 1
+
+
+def test_the_back_office_is_configured_from_the_environment(tmp_path):
+    from shop.config import ConfigError, load
+
+    base = {"AMAZON_PAY_MODE": "simulator"}
+    hashed = generate_password_hash("correct horse")
+    config = load(str(tmp_path), {**base, "ADMIN_USERNAME": "owner", "ADMIN_PASSWORD_HASH": hashed})
+    assert (config["ADMIN_USERNAME"], config["ADMIN_PASSWORD_HASH"]) == ("owner", hashed)
+    with pytest.raises(ConfigError, match="ADMIN_PASSWORD_HASH: a hash made by `flask admin-password`"):
+        load(str(tmp_path), {**base, "ADMIN_PASSWORD_HASH": "correct horse"})
