@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from . import faults
+from . import delivery, faults
 from .domains import ReturnUrls, return_urls
 from .errors import ApiError, invalid_header
 from .operations import SIMULATION_CODES, Store, check_simulation_code
@@ -109,6 +109,8 @@ ROUTES = [
           lambda c: c.state.refund(c.env, c.object_id).to_json()),
     Route("GET", rf"/buyers/{_ID}", "GetBuyer", 200,
           lambda c: c.state.get_buyer(c.object_id)),
+    Route("POST", r"/deliveryTrackers", "DeliveryTrackers", 200,
+          lambda c: delivery.create_delivery_tracker(c.state, c.env, c.body)),
 ]
 # fmt: on
 OPERATIONS = {route.operation for route in ROUTES}

@@ -117,6 +117,8 @@ class Store:
         self.hosted: dict[str, dict[str, Any]] = {}
         #: Fault-injection rules and counters (faults.py, ``/control/faults``); none in a fresh store.
         self.faults = Faults()
+        #: Delivery Trackers sent: (carrierCode, trackingNumber) -> charge permission (delivery.py).
+        self.delivery_trackers: dict[tuple[str, str], str] = {}
         #: Registered domains set by a test per public key id (``/control/merchants/<id>/domains``),
         #: in place of the key's ``.domains`` file (domains.py).
         self.domain_overrides: dict[str, list[str]] = {}

@@ -521,6 +521,14 @@ class AmazonPayClient:
         """Get Refund: https://developer.amazon.com/docs/amazon-pay-api-v2/refund.html#get-refund"""
         return self.call("GetRefund", "GET", f"/refunds/{_id(refund_id)}", headers=headers)
 
+    def delivery_trackers(
+        self, payload: Any, idempotency_key: str | None = None, headers: Headers | None = None
+    ) -> AmazonPayResponse:
+        """Create Delivery Tracker: https://developer.amazon.com/docs/amazon-pay-api-v2/delivery-tracker.html"""
+        return self.call(
+            "DeliveryTrackers", "POST", "/deliveryTrackers", payload, idempotency_key=idempotency_key, headers=headers
+        )
+
     def get_buyer(self, buyer_token: str, headers: Headers | None = None) -> AmazonPayResponse:
         """Get Buyer: https://developer.amazon.com/docs/amazon-pay-api-v2/buyer.html#get-buyer"""
         return self.call("GetBuyer", "GET", f"/buyers/{_id(buyer_token)}", headers=headers)

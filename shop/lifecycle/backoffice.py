@@ -62,8 +62,10 @@ def _amount(value: dict[str, str] | None) -> Decimal:
     return Decimal(value["amount"]) if value else Decimal(0)
 
 
-def capture(order: orders.Order, amount: Decimal) -> orders.Order:
-    """Capture ``amount`` of the order's authorized charge (the order ships)."""
+def capture(order: orders.Order, amount: Decimal, carrier: str = "", tracking: str = "") -> orders.Order:
+    """Capture ``amount`` of the order's authorized charge (the order ships); with a carrier and
+    tracking number, also a Delivery Tracker, so that Amazon can tell the buyer on Alexa when the
+    parcel is out for delivery and delivered."""
     with order_lock(order.reference):
         order = orders.by_reference(order.reference)
         charge = charge_of(order)
@@ -81,7 +83,26 @@ def capture(order: orders.Order, amount: Decimal) -> orders.Order:
             )
         )
         state = answer["statusDetails"]["state"]
-        return orders.note(order, f"Captured {amount} {order.currency} (Capture Charge: {state})", "shipped")
+        order = orders.note(order, f"Captured {amount} {order.currency} (Capture Charge: {state})", "shipped")
+        if carrier and tracking:
+            order = _track(order, carrier, tracking)
+        return order
+
+
+def _track(order: orders.Order, carrier: str, tracking: str) -> orders.Order:
+    """Delivery Tracker for the shipment (https://developer.amazon.com/docs/amazon-pay-api-v2/delivery-tracker.html).
+    The money is captured already: a refused tracker is noted, not an error."""
+    try:
+        client().delivery_trackers(
+            {
+                "chargePermissionId": order.charge_permission_id,
+                "deliveryDetails": [{"trackingNumber": tracking[:64], "carrierCode": carrier}],
+            },
+            idempotency_key=f"{order.reference}-tracker",
+        )
+    except AmazonPayError as error:
+        return orders.note(order, f"Delivery Tracker not sent: {error.reason_code} ({error.message})")
+    return orders.note(order, f"Delivery Tracker sent: {carrier} {tracking[:64]}")
 
 
 def cancel(order: orders.Order) -> orders.Order:

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 DEMO_PASSWORD = "demo"
+#: Carriers offered for a Delivery Tracker (codes from Amazon's carrier list).
+CARRIERS = ("UPS", "USPS", "FEDEX", "DHL", "DHL_PAKET", "DPD", "HERMES", "GLS", "ROYAL_MAIL", "YAMATO", "JAPAN_POST")
 
 
 @functools.cache
@@ -131,6 +133,7 @@ def order_detail(reference: str):
         amazon=_amazon_view(order),
         refunds=refunds,
         refund_number=len(refunds) + 1,
+        carriers=CARRIERS,
     )
 
 
@@ -145,7 +148,8 @@ def act(reference: str, action: str):
         )
     try:
         if action == "capture":
-            backoffice.capture(order, _amount())
+            form = request.form
+            backoffice.capture(order, _amount(), form.get("carrier", "")[:32], form.get("tracking", "").strip()[:64])
         elif action == "cancel":
             backoffice.cancel(order)
         else:
