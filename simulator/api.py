@@ -201,14 +201,15 @@ def api(segment: str | None, rest: str):
 def drop_connection() -> Response:
     """Close the connection without an answer (``reset`` and ``lost`` faults).
 
-    werkzeug's server hands the socket over in ``werkzeug.socket``: shutting it down makes the
+    werkzeug's server hands the socket over in ``werkzeug.socket`` (gunicorn in
+    ``gunicorn.socket``): shutting it down makes the
     client see the connection end with no status line (requests raises ``ConnectionError``
     wrapping urllib3's ``ProtocolError('Connection aborted.', RemoteDisconnected(...))``), and
     SO_LINGER 0 makes the final close a TCP reset. werkzeug's own write of the (empty) answer
     then fails with BrokenPipeError, which it treats as a dropped connection. Under a server
     without that socket (Flask's test client), the fault answers 503 instead.
     """
-    sock = request.environ.get("werkzeug.socket")
+    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
     if sock is None:
         error = faults.error("5xx")
         response = jsonify(error.body())
