@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import cart
 from . import config as settings
 from .amazon_pay import AmazonPayClient, within
-from .lifecycle import accounts, backoffice, db, jobs, orders  # noqa: F401 (the modules declare their tables)
+from .lifecycle import accounts, backoffice, db, jobs, notifications, orders  # noqa: F401 (the modules declare their tables)
 from .money import display
 from .regions import REGIONS
 from .web import button, pages, problems, security
@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     db.init_app(app)
+    notifications.init_app(app)
     security.init_app(app)
     problems.init_app(app)
     app.before_request(pages.load_logged_in_user)
@@ -78,6 +79,13 @@ def _configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         SHOP_FEATURES=FEATURES,
         SHOP_URL=settings.DEMO_SHOP_URL,
         AMAZON_PAY_REQUEST_DEADLINE=25.0,
+        MAIL_SERVER=None,  # none: the buyer's e-mails stay in the outbox (the demo)
+        MAIL_PORT=587,
+        MAIL_USE_TLS=True,
+        MAIL_USERNAME=None,
+        MAIL_PASSWORD=None,
+        MAIL_FROM=None,
+        MAIL_TIMEOUT=10.0,
     )
     if test_config and "AMAZON_PAY_CLIENT" in test_config:
         app.config.update(test_config)

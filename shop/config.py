@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +86,7 @@ def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None
     if env.get("AMAZON_PAY_IPN_CERT_ORIGIN") and mode != "simulator":
         raise ConfigError("AMAZON_PAY_IPN_CERT_ORIGIN: only for the simulator; Amazon's IPNs are signed by AWS.")
     config["AMAZON_PAY_IPN_CERT_ORIGIN"] = env.get("AMAZON_PAY_IPN_CERT_ORIGIN") or None
+    config.update(_mail(env))
     return config
 
 
@@ -135,6 +137,41 @@ def _seconds(env, name: str, default: str) -> float:
     if not 1 <= seconds <= 300:
         raise ConfigError(f"{name}={value!r}: a number of seconds from 1 to 300.")
     return seconds
+
+
+def _mail(env) -> dict[str, Any]:
+    """The buyer's e-mails: an SMTP server to send them through (STARTTLS on 587 by default).
+    Without MAIL_SERVER they stay in the outbox (the demo; the back office lists them)."""
+    server = (env.get("MAIL_SERVER") or "").strip()
+    if server and not re.fullmatch(r"[A-Za-z0-9.:-]+", server):
+        raise ConfigError(f"MAIL_SERVER={server!r}: a host name such as smtp.example.com (no scheme, no port).")
+    port = env.get("MAIL_PORT", "587").strip()
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"MAIL_PORT={port!r}: a port number, such as 587 (STARTTLS submission).")
+    use_tls = _choice(env, "MAIL_USE_TLS", "true", ("true", "false"), "use true (STARTTLS) or false", True) == "true"
+    username, password = (env.get("MAIL_USERNAME") or "").strip(), env.get("MAIL_PASSWORD") or ""
+    sender = (env.get("MAIL_FROM") or "").strip()
+    if server:
+        if bool(username) != bool(password):
+            raise ConfigError("MAIL_USERNAME and MAIL_PASSWORD: set both (to sign in to MAIL_SERVER) or neither.")
+        if username and not use_tls and server not in ("localhost", "127.0.0.1", "::1"):
+            raise ConfigError("MAIL_USE_TLS=false would send MAIL_PASSWORD unencrypted: use STARTTLS.")
+        if password and _PLACEHOLDER.search(password):
+            raise ConfigError("MAIL_PASSWORD still holds the placeholder from .env.example.")
+        address = parseaddr(sender)[1]
+        if not sender or "@" not in address or _PLACEHOLDER.search(sender) or any(c in sender for c in "\r\n"):
+            raise ConfigError(
+                f"MAIL_FROM={sender!r}: the shop's sender address, e.g. Trailhead Supply <orders@shop.example.com>."
+            )
+    return {
+        "MAIL_SERVER": server or None,
+        "MAIL_PORT": int(port),
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USERNAME": username or None,
+        "MAIL_PASSWORD": password or None,
+        "MAIL_FROM": sender or None,
+        "MAIL_TIMEOUT": _seconds(env, "MAIL_TIMEOUT", "10"),
+    }
 
 
 def _simulator_account(env, instance_path: str) -> dict[str, Any]:

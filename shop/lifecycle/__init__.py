@@ -7,5 +7,6 @@ answers move them. It knows the Amazon Pay client's answers but no pages: the we
 - ``accounts``: buyers who signed in with Amazon, their saved wallet, the back office's sign-in.
 - ``reconcile``: Amazon's state applied to orders, one code path for every messenger.
 - ``backoffice``: the merchant's capture, cancel and refund.
+- ``notifications``: the buyer's e-mails, through an outbox.
 - ``jobs``: ``flask amazon-pay reconcile`` and the demo's timer.
 """

@@ -1,6 +1,7 @@
 """The lifecycle's background work, one pass at a time: ``flask amazon-pay reconcile`` (cron in
 production) and the demo's timer. A pass settles every open order (``reconcile.py``) and every
-refund still on its way (``backoffice.py``) from Amazon's state.
+refund still on its way (``backoffice.py``) from Amazon's state, then sends the buyer's e-mails
+waiting in the outbox (``notifications.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import click
 from flask.cli import AppGroup
 
 from ..amazon_pay import AmazonPayError
-from . import backoffice, reconcile
+from . import backoffice, notifications, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,14 @@ def one_pass() -> reconcile.Pass:
             backoffice.settle_refund(refund_id)
         except AmazonPayError as error:
             log.warning("reconcile: refund %s: %s %s", refund_id, error.status, error.reason_code)
+    notifications.deliver()  # after settling: this pass's news goes out in this pass
     return outcome
 
 
 @cli.command("reconcile")
 def reconcile_command() -> None:
-    """Settle every order and refund that is not final from Amazon's state (one pass; run it from cron)."""
+    """Settle every order and refund that is not final from Amazon's state, and send the buyer's
+    e-mails (one pass; run it from cron)."""
     outcome = one_pass()
     summary = ", ".join(f"{name} {count}" for name, count in sorted(outcome.settled.items()))
     click.echo(f"{outcome.seen} open orders in {outcome.seconds:.1f} s: {summary or 'nothing to do'}")

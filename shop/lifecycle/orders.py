@@ -16,7 +16,9 @@ asked Amazon to take the money and got no answer: the buyer may be charged, and
 
 Amazon Pay steps kept here: the one **Update Checkout Session** of an order
 (``redirect_once``), and the ``checkout_completed`` signal after **Complete Checkout
-Session**, which optional features (the saved wallet) listen to.
+Session**, which optional features (the saved wallet) listen to. Every change of an order
+(``record``, ``note``) is announced by ``order_changed`` once it is stored (the buyer's
+e-mails, ``notifications.py``, listen).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from blinker import Namespace
+from flask import current_app
 from sqlalchemy.engine import Connection, Row
 
 from ..money import Totals
@@ -85,10 +88,19 @@ OPEN = ("awaiting_payment", "unconfirmed", "pending")
 #: How long a reconcile pass may work on an order before another pass may take it.
 LEASE_SECONDS = 120
 
+#: The lifecycle's signals (blinker, as Flask's own): whoever sends them does not know who listens.
+signals = Namespace()
+
 #: Sent when Complete Checkout Session settled an order: ``sender`` is the Flask app, with
 #: ``order`` and ``checkout_session`` (Amazon's body). The checkout does not need to know
 #: who listens (the saved-wallet feature keeps a PaymentMethodOnFile charge permission).
-checkout_completed = Namespace().signal("checkout-completed")
+checkout_completed = signals.signal("checkout-completed")
+
+#: Sent after a change of an order is committed (``record``, ``note``): ``sender`` is the Flask
+#: app, with ``order`` (as it is now), ``before`` (its status before the change) and ``step``
+#: (the back office's step: shipped, canceled, refunded, refund_declined; None for a change of
+#: state). The buyer's e-mails listen (``notifications.py``).
+order_changed = signals.signal("order-changed")
 
 
 @dataclass(frozen=True)
@@ -299,7 +311,7 @@ def note(order: Order, detail: str, step: str | None = None) -> Order:
     with write() as connection:
         _event(connection, order.id, step or order.status, detail)
         connection.execute(sa.update(orders_table).where(orders_table.c.id == order.id).values(updated_at=now()))
-    return by_reference(order.reference)
+    return _changed(order, step)
 
 
 def record(order: Order, status: str, detail: str, **fields: str | None) -> Order:
@@ -313,7 +325,14 @@ def record(order: Order, status: str, detail: str, **fields: str | None) -> Orde
             .values(status=status, updated_at=now(), **fields)
         )
         _event(connection, order.id, status, detail)
-    return by_reference(order.reference)
+    return _changed(order, None)
+
+
+def _changed(order: Order, step: str | None) -> Order:
+    """The order as stored now, announced by ``order_changed`` (the write has committed)."""
+    changed = by_reference(order.reference)
+    order_changed.send(current_app._get_current_object(), order=changed, before=order.status, step=step)
+    return changed
 
 
 def events(order: Order) -> list[Row]:

@@ -30,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..amazon_pay import AmazonPayError
 from ..amazon_pay.selfcheck import check_signature
-from ..lifecycle import accounts, backoffice, orders
+from ..lifecycle import accounts, backoffice, notifications, orders
 from .pages import amazon_pay
 from .problems import Problem
 
@@ -213,3 +213,22 @@ def password_command(password: str) -> None:
 
 
 cli = [check_command, password_command]
+
+
+# -- the outbox: the buyer's e-mails (shop.lifecycle.notifications) -----------------------------
+
+
+@bp.get("/outbox")
+@admin_required
+def outbox():
+    """The buyer's e-mails, newest first, 25 a page (keyset): sent, waiting, or given up."""
+    before = request.args.get("before", type=int)
+    shown = notifications.page(before)
+    more = len(shown) == 25 and bool(notifications.page(shown[-1].id, size=1))
+    return render_template(
+        "admin/outbox.html",
+        messages=shown,
+        more=more,
+        mail_server=current_app.config.get("MAIL_SERVER"),
+        max_attempts=notifications.MAX_ATTEMPTS,
+    )
