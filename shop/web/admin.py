@@ -9,6 +9,7 @@
   order and the action (``shop.lifecycle.backoffice``): **Capture Charge** (full or part, when
   it ships), **Cancel Charge** (release the authorization), **Create Refund** (full or part,
   several). What Amazon's rules forbid is refused with a plain message.
+- **Outbox**: the e-mails to buyers, sent or waiting, with their last error.
 - **Integration status**: the signature self-check (also ``flask amazon-pay-check``).
 
 In simulator mode (the demo) the name is ``admin`` and the password ``demo`` unless set.
