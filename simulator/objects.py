@@ -7,7 +7,10 @@ the real sandbox, as the Node.js SDK's sandbox tests check them
 (https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/master/tst/webStoreClientTest.js):
 amounts are strings, timestamps ISO 8601 basic, and
 ``statusDetails`` carries ``reasons[]`` for a Charge Permission but ``reasonCode`` elsewhere.
-Time-driven transitions (24 h expiry, 30 s pending authorizations) happen in ``refresh(now)``.
+Time-driven transitions (24 h expiry, 30 s pending authorizations, Amazon's rules on money after
+checkout in ``money.py``) happen in ``refresh(now)``. A Charge Permission holds its Charges and a
+Charge its Refunds, so what is charged, captured and refunded is read from their states: a
+declined or canceled one uses up nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from . import money
 from .buyers import Instrument
 from .clock import amazon_timestamp
 from .schema import price_json
@@ -27,6 +31,11 @@ CHECKOUT_SESSION_LIFETIME = timedelta(hours=24)
 PENDING_DELAY = timedelta(seconds=30)  # sandbox: pending authorizations resolve after 30 s
 AUTHORIZATION_LIFETIME = timedelta(days=30)
 CHARGE_PERMISSION_LIFETIME = timedelta(days=180)
+#: What a Charge uses of its Charge Permission's amount, by state (SIMULATOR CHOICE: Amazon's
+#: amountBalance is documented, not how it is computed): an authorization its amount, a capture
+#: what it captured, a declined or canceled Charge nothing.
+AUTHORIZING_STATES = ("AuthorizationInitiated", "Authorized")
+CAPTURING_STATES = ("CaptureInitiated", "Captured")
 
 CONSTRAINT_TEXT = {
     "BuyerNotAssociated": "There is no buyer associated with the Checkout Session. Return the checkout "
@@ -215,31 +224,84 @@ class ChargePermission:
     state: str = "Chargeable"
     reasons: list[str] = field(default_factory=list)
     updated: datetime | None = None
-    charged: Decimal = Decimal(0)
     charge_ids: list[str] = field(default_factory=list)
+    charges: list[Charge] = field(default_factory=list)
+    extended: bool = False  # paymentDetails.extendExpiration at checkout: 13 months instead of 180 days
+    buyer_details_hidden: bool = False  # set by refresh(): past the 30 days buyer details can be read
+
+    @property
+    def one_time(self) -> bool:
+        return self.type == "OneTime"
+
+    @property
+    def expires(self) -> datetime:
+        if self.one_time:
+            return money.one_time_expiry(self.created, self.extended)
+        return self.created + CHARGE_PERMISSION_LIFETIME
+
+    def used(self) -> Decimal:
+        """What its Charges hold of the amount: authorized, or captured (money.py)."""
+        return sum((charge.uses() for charge in self.charges), Decimal(0))
+
+    def balance(self) -> Decimal | None:
+        if self.amount_limit is None:
+            return None
+        return max(self.amount_limit - self.used(), Decimal(0))
+
+    def close(self, reason: str, at: datetime) -> None:
+        self.state, self.reasons, self.updated = "Closed", [reason], at
+
+    def refresh(self, now: datetime, charges: bool = True) -> None:
+        """Due transitions of its Charges (and their Refunds), then its own: a one-time Charge
+        Permission closes once its amountLimit is captured (``AmazonClosed``, when the last
+        capture completed) or when it expires (``Expired``), whichever came first."""
+        if charges:
+            for charge in self.charges:
+                charge.refresh(now)
+        if self.one_time and self.state != "Closed":
+            captured = [c for c in self.charges if c.state == "Captured"]
+            total = sum((c.captured or c.amount for c in captured), Decimal(0))
+            if self.amount_limit is not None and captured and total >= self.amount_limit:
+                at = max(c.updated or c.created for c in captured)
+                if at <= self.expires:
+                    self.close("AmazonClosed", at)
+            if self.state != "Closed" and now >= self.expires:
+                self.close("Expired", self.expires)
+        if self.one_time:
+            self.buyer_details_hidden = now >= self.created + money.BUYER_DETAILS_LIFETIME
+        elif self.type == "Recurring":
+            self.buyer_details_hidden = (
+                self.state == "Closed" and now >= (self.updated or self.created) + money.BUYER_DETAILS_LIFETIME
+            )
 
     def to_json(self) -> dict[str, Any]:
         limits = None
         if self.amount_limit is not None:
             limits = {
                 "amountLimit": price_json(self.amount_limit, self.currency),
-                "amountBalance": price_json(max(self.amount_limit - self.charged, Decimal(0)), self.currency),
+                "amountBalance": price_json(self.balance(), self.currency),
             }
+        hidden = self.buyer_details_hidden  # SIMULATOR CHOICE: past 30 days, buyer and addresses are null
         return {
             "chargePermissionId": self.id,
             "chargePermissionReferenceId": self.merchant_metadata.get("merchantReferenceId"),
             "platformId": self.platform_id,
-            "buyer": {
+            "buyer": None
+            if hidden
+            else {
                 "buyerId": self.buyer["buyerId"],
                 "name": self.buyer["name"],
                 "email": self.buyer["email"],
                 "phoneNumber": self.buyer.get("phoneNumber"),
                 "primeMembershipTypes": None,
             },
-            "shippingAddress": self.shipping_address,
-            "billingAddress": self.billing_address,
+            "shippingAddress": None if hidden else self.shipping_address,
+            "billingAddress": None if hidden else self.billing_address,
             "paymentPreferences": [
-                {"paymentDescriptor": self.instrument.descriptor, "billingAddress": self.billing_address}
+                {
+                    "paymentDescriptor": self.instrument.descriptor,
+                    "billingAddress": None if hidden else self.billing_address,
+                }
             ],
             "statusDetails": {
                 "state": self.state,
@@ -247,7 +309,7 @@ class ChargePermission:
                 "lastUpdatedTimestamp": amazon_timestamp(self.updated or self.created),
             },
             "creationTimestamp": amazon_timestamp(self.created),
-            "expirationTimestamp": amazon_timestamp(self.created + CHARGE_PERMISSION_LIFETIME),
+            "expirationTimestamp": amazon_timestamp(self.expires),
             "merchantMetadata": {
                 key: self.merchant_metadata.get(key)
                 for key in ("merchantReferenceId", "merchantStoreName", "noteToBuyer", "customInformation")
@@ -276,16 +338,32 @@ class Charge:
     pending_outcome: str | None = None  # state reached when the pending period ends
     pending_reason: str | None = None
     captured: Decimal | None = None
-    refunded: Decimal = Decimal(0)
     soft_descriptor: str | None = None
     merchant_metadata: dict[str, Any] = field(default_factory=dict)
     charge_initiator: str | None = None
     channel: str | None = None
+    authorized_at: datetime | None = None  # when it became Authorized (or Captured at once)
+    refunds: list[Refund] = field(default_factory=list)
 
     def set_state(self, state: str, now: datetime, reason: str | None = None) -> None:
         self.state, self.reason, self.updated = state, reason, now
+        if state in ("Authorized", "Captured") and self.authorized_at is None:
+            self.authorized_at = now
         if state == "Captured" and self.captured is None:
             self.captured = self.amount
+
+    def uses(self) -> Decimal:
+        """What it holds of its Charge Permission's amount (see AUTHORIZING_STATES)."""
+        if self.state in AUTHORIZING_STATES:
+            return self.amount
+        if self.state in CAPTURING_STATES:
+            return self.captured if self.captured is not None else self.amount
+        return Decimal(0)
+
+    @property
+    def refunded(self) -> Decimal:
+        """Refunds asked for and not declined: a declined refund gives its amount back."""
+        return sum((r.amount for r in self.refunds if r.state != "Declined"), Decimal(0))
 
     def start_pending(self, state: str, now: datetime, outcome: str, reason: str | None = None) -> None:
         self.set_state(state, now)
@@ -296,7 +374,10 @@ class Charge:
             at, self.pending_until = self.pending_until, None
             self.set_state(self.pending_outcome, at, self.pending_reason)
         if self.state == "Authorized" and now >= self.created + AUTHORIZATION_LIFETIME:
-            self.set_state("Canceled", now, "ExpiredUnused")
+            self.set_state("Canceled", self.created + AUTHORIZATION_LIFETIME, "ExpiredUnused")
+        for refund in self.refunds:
+            if refund.state == "RefundInitiated":
+                refund.refresh(now)
 
     def to_json(self) -> dict[str, Any]:
         return {

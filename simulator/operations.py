@@ -8,7 +8,9 @@ under the store's lock, so concurrent requests see a consistent state. Rules and
 - Complete Checkout Session's 200 / 202 / CheckoutSessionCanceled:
   https://developer.amazon.com/docs/amazon-pay-checkout/verify-and-complete-checkout.html;
 - errors: https://developer.amazon.com/docs/amazon-pay-api-v2/error-handling.html;
-- sandbox simulations: https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html.
+- sandbox simulations: https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html;
+- money after checkout (amount limits, 180-day expiry, asynchronous captures, refund limits):
+  money.py, with its sources.
 Where Amazon publishes nothing, the choice is marked SIMULATOR CHOICE and listed in
 docs/simulator.md.
 """
@@ -23,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from . import schema
+from . import money, schema
 from .buyers import ADDRESSES, DEFAULT_INSTRUMENT, INSTRUMENTS, address_allowed, address_id, buyer_for_region
 from .clock import Clock
 from .domains import ReturnUrls
@@ -136,8 +138,9 @@ class Store:
 
     def refresh_timed(self) -> None:
         """Apply every time-driven transition that is due (as reading the object would): pending
-        authorizations and captures, ``ExpiredUnused`` authorizations, pending refunds. Called under
-        the lock by the IPN ticker, so changes by time are notified without anyone reading."""
+        authorizations and captures, ``ExpiredUnused`` authorizations, pending refunds, then one-time
+        Charge Permissions (captured in full, or 180 days old). Called under the lock by the IPN
+        ticker, so changes by time are notified without anyone reading."""
         now = self.clock.now()
         for charge in self.charges.values():
             if charge.state in ("AuthorizationInitiated", "CaptureInitiated", "Authorized"):
@@ -145,6 +148,9 @@ class Store:
         for refund in self.refunds.values():
             if refund.state == "RefundInitiated":
                 refund.refresh(now)
+        for cp in self.charge_permissions.values():
+            if cp.one_time and cp.state != "Closed":
+                cp.refresh(now, charges=False)  # its Charges were refreshed just above
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -159,6 +165,7 @@ class Store:
         found = self.charge_permissions.get(cp_id)
         if found is None or found.env != env:
             raise not_found("Charge Permission", cp_id)
+        found.refresh(self.clock.now())
         return found
 
     def wallet_to_update(
@@ -185,8 +192,17 @@ class Store:
         found = self.charges.get(charge_id)
         if found is None or found.env != env:
             raise not_found("Charge", charge_id)
-        found.refresh(self.clock.now())
+        self._refresh_with_permission(found)
         return found
+
+    def _refresh_with_permission(self, charge: Charge) -> None:
+        """The Charge's due transitions, and its Charge Permission's that follow from them (a
+        capture that completes the amount closes a one-time Charge Permission at once)."""
+        cp = self.charge_permissions.get(charge.charge_permission_id)
+        if cp is None:
+            charge.refresh(self.clock.now())
+        else:
+            cp.refresh(self.clock.now())
 
     def refund(self, env: str, refund_id: str) -> Refund:
         found = self.refunds.get(refund_id)
@@ -233,6 +249,7 @@ class Store:
             # SIMULATOR CHOICE: the buyer already approved the payment for the old details.
             raise invalid_status("Checkout Session", "Open (payment confirmed by the buyer)", "Update Checkout Session")
         self._check_amounts(body.get("paymentDetails") or {})
+        self._check_creation_only(session, body.get("paymentDetails") or {})
         merged = copy.deepcopy(session.details)
         _merge(merged, _normalised(body))
         self._check_wallet_fields(env, merged, check_target=False)
@@ -328,6 +345,7 @@ class Store:
                 charge.set_state("Captured", now)
             session.charge_id = charge.id
         session.state, session.reason, session.updated = "Completed", None, now
+        cp.refresh(now)  # AuthorizeWithCapture of the whole order amount closes a one-time Charge Permission
         return status, session
 
     def _new_charge_permission(self, session: CheckoutSession) -> ChargePermission:
@@ -341,6 +359,9 @@ class Store:
         kind = session.details.get("chargePermissionType") or "OneTime"
         if kind == "PaymentMethodOnFile":
             amount = None  # a saved wallet has no amount limit of its own
+        limit = Decimal(amount["amount"]) if amount else None
+        if limit is not None and kind == "OneTime" and pay.get("allowOvercharge") is True:
+            limit = money.overcharge_limit(limit, currency)
         cp = ChargePermission(
             id=new_charge_permission_id(session.env),
             env=session.env,
@@ -351,9 +372,10 @@ class Store:
             shipping_address=session.shipping_address,
             billing_address=session.billing_address,
             instrument=session.instrument or INSTRUMENTS[DEFAULT_INSTRUMENT],
-            amount_limit=Decimal(amount["amount"]) if amount else None,
+            amount_limit=limit,
             merchant_metadata=dict(session.details.get("merchantMetadata") or {}),
             platform_id=session.details.get("platformId"),
+            extended=kind == "OneTime" and pay.get("extendExpiration") is True,
         )
         self.charge_permissions[cp.id] = cp
         self.counts["chargePermissions"] += 1
@@ -361,7 +383,7 @@ class Store:
 
     def _new_charge(self, cp: ChargePermission, amount: Decimal, capture_now: bool, **extra: Any) -> Charge:
         charge = Charge(
-            id=f"{cp.id}-C{secrets.randbelow(10**6):06d}",
+            id=_unused_id(f"{cp.id}-C", self.charges),
             env=cp.env,
             charge_permission_id=cp.id,
             amount=amount,
@@ -372,7 +394,7 @@ class Store:
         )
         self.charges[charge.id] = charge
         cp.charge_ids.append(charge.id)
-        cp.charged += amount
+        cp.charges.append(charge)
         self.counts["charges"] += 1
         return charge
 
@@ -503,6 +525,7 @@ class Store:
         for reason in reasons:
             if reason not in allowed:
                 raise invalid_parameter("reason", f"For {state} use one of {', '.join(allowed)}.")
+        cp.refresh(self.clock.now())
         if cp.state == "Closed":
             raise invalid_status("Charge Permission", cp.state, "a status change")
         cp.state, cp.reasons, cp.updated = state, list(dict.fromkeys(reasons)), self.clock.now()
@@ -548,6 +571,7 @@ class Store:
         code = check_simulation_code("CreateCharge", simulation_code, env)
         if cp.state != "Chargeable":
             raise invalid_status("Charge Permission", cp.state, "Create Charge")
+        self._check_one_time_limits(cp, schema.to_decimal(price))
         pending_ok = bool(body.get("canHandlePendingAuthorization"))
         # A simulation code overrides the instrument
         # (https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html).
@@ -594,12 +618,17 @@ class Store:
         now = self.clock.now()
         charge.soft_descriptor = body.get("softDescriptor") or charge.soft_descriptor
         charge.captured = schema.to_decimal(price)
-        if code == "CaptureInitiated":
-            charge.start_pending("CaptureInitiated", now, "Captured")
-        elif code == "AmazonRejected":
+        # "Payment capture - payment is captured more than 7 days after authorization" is processed
+        # asynchronously (asynchronous-processing.html): CaptureInitiated, then Captured 30 s later
+        # on the simulator's clock (SIMULATOR CHOICE: Amazon gives no duration).
+        late = now - (charge.authorized_at or charge.created) > money.ASYNCHRONOUS_CAPTURE_AFTER
+        if code == "AmazonRejected":
             charge.start_pending("CaptureInitiated", now, "Declined", "AmazonRejected")
+        elif code == "CaptureInitiated" or late:
+            charge.start_pending("CaptureInitiated", now, "Captured")
         else:
             charge.set_state("Captured", now)
+        self._refresh_with_permission(charge)  # a capture of the whole amountLimit closes it
         return charge
 
     def cancel_charge(self, env: str, charge_id: str, body: dict[str, Any]) -> Charge:
@@ -623,15 +652,24 @@ class Store:
         if price["currencyCode"] != charge.currency:
             raise ApiError(400, "CurrencyMismatch", "refundAmount.currencyCode does not match the Charge.")
         amount = schema.to_decimal(price)
-        # Refund page: up to 15% or 75 USD/EUR/GBP (8,400 JPY) more than captured, whichever is less.
-        allowance = min(charge.captured * Decimal("0.15"), Decimal(8400 if charge.currency == "JPY" else 75))
-        if charge.refunded + amount > charge.captured + allowance:
-            raise ApiError(
-                400, "TransactionAmountExceeded", "refundAmount exceeds the refundable amount of the Charge."
+        # At most 10 refunds per Charge (https://pay.amazon.com/help/201212360); SIMULATOR CHOICE:
+        # every refund asked for counts, a declined one too ("submitted").
+        if len(charge.refunds) >= money.MAX_REFUNDS_PER_CHARGE:
+            raise money.count_exceeded(
+                f"The Charge already has {len(charge.refunds)} refunds, the most allowed "
+                f"({money.MAX_REFUNDS_PER_CHARGE})."
             )
-        charge.refunded += amount
+        # Refund page: up to 15% or 75 USD/EUR/GBP (8,400 JPY) more than captured, whichever is
+        # less, in total; refunds declined meanwhile do not count.
+        limit = money.refundable(charge.captured, charge.currency)
+        if charge.refunded + amount > limit:
+            raise money.amount_exceeded(
+                f"refundAmount exceeds the refundable amount of the Charge: {limit - charge.refunded} "
+                f"{charge.currency} left of {limit} (captured {charge.captured}, plus at most "
+                f"{limit - charge.captured} over it)."
+            )
         refund = Refund(
-            id=f"{charge.charge_permission_id}-R{secrets.randbelow(10**6):06d}",
+            id=_unused_id(f"{charge.charge_permission_id}-R", self.refunds),
             env=env,
             charge_id=charge.id,
             amount=amount,
@@ -642,6 +680,7 @@ class Store:
             soft_descriptor=body.get("softDescriptor"),
         )
         self.refunds[refund.id] = refund
+        charge.refunds.append(refund)
         self.counts["refunds"] += 1
         return refund
 
@@ -673,6 +712,37 @@ class Store:
         if check_target:
             self.wallet_to_update(env, cp_id, operation="Create Checkout Session")
 
+    @staticmethod
+    def _check_creation_only(session: CheckoutSession, payment_details: dict[str, Any]) -> None:
+        """``allowOvercharge`` and ``extendExpiration`` can "only [be set] during Checkout Session
+        creation" (advanced-one-time-payment-options.html). SIMULATOR CHOICE: Update Checkout
+        Session with another value than the session has answers 400 InvalidParameterValue (Amazon's
+        answer is not published); the same value again is fine."""
+        for name in ("allowOvercharge", "extendExpiration"):
+            if name in payment_details and payment_details[name] is not None:
+                if bool(payment_details[name]) != bool(session.payment().get(name)):
+                    raise invalid_parameter(
+                        f"paymentDetails.{name}", "It can only be set when the Checkout Session is created."
+                    )
+
+    @staticmethod
+    def _check_one_time_limits(cp: ChargePermission, amount: Decimal) -> None:
+        """A one-time Charge Permission takes at most 25 Charges, and no more than its amountBalance
+        (money.py; deferred-transactions.html, charge-permission.html)."""
+        if not cp.one_time or cp.amount_limit is None:
+            return
+        if len(cp.charges) >= money.MAX_CHARGES_PER_ONE_TIME_PERMISSION:
+            raise money.count_exceeded(
+                f"The Charge Permission already has {len(cp.charges)} Charges, the most a one-time Charge "
+                f"Permission allows ({money.MAX_CHARGES_PER_ONE_TIME_PERMISSION})."
+            )
+        balance = cp.balance()
+        if amount > balance:
+            raise money.amount_exceeded(
+                f"chargeAmount {amount} {cp.currency} exceeds the Charge Permission's amountBalance "
+                f"{balance} {cp.currency} (amountLimit {cp.amount_limit} {cp.currency})."
+            )
+
     def _check_amounts(self, payment_details: dict[str, Any]) -> None:
         for name in ("chargeAmount", "totalOrderAmount"):
             if payment_details.get(name):
@@ -696,6 +766,14 @@ class Store:
                 f"The {where} {given['amount']} {given['currencyCode']} does not match the Checkout "
                 f"Session's {expected['amount']} {expected['currencyCode']}.",
             )
+
+
+def _unused_id(prefix: str, taken: dict[str, Any]) -> str:
+    """Amazon's ids end in a number: a new one, not taken by another object."""
+    while True:
+        candidate = f"{prefix}{secrets.randbelow(10**6):06d}"
+        if candidate not in taken:
+            return candidate
 
 
 def _setup_only(details: dict[str, Any]) -> bool:

@@ -579,7 +579,22 @@ def test_a_replay_is_accepted_until_its_date_goes_stale(api):
 
 
 def _charge_setup(api: Api) -> dict[str, str]:
-    done = api.client.complete_checkout_session(api.buyer.ready_to_complete(), {"chargeAmount": USD_25}).body
+    """A 25.00 Charge of a 50.00 order: the tests make more Charges on its one-time Charge
+    Permission, which takes no more than the total order amount."""
+    session_id = api.buyer.sign_in()
+    api.client.update_checkout_session(
+        session_id,
+        {
+            "webCheckoutDetails": {"checkoutResultReturnUrl": "http://shop.test/checkout/result"},
+            "paymentDetails": {
+                "paymentIntent": "Authorize",
+                "chargeAmount": USD_25,
+                "totalOrderAmount": {"amount": "50.00", "currencyCode": "USD"},
+            },
+        },
+    )
+    assert api.buyer.pass_redirect(session_id).status_code == 200
+    done = api.client.complete_checkout_session(session_id, {"chargeAmount": USD_25}).body
     return {"cp": done["chargePermissionId"], "charge": done["chargeId"]}
 
 

@@ -554,8 +554,23 @@ class World:
         return self.buyer.ready_to_complete()
 
     def _make_cp(self) -> str:
+        # A 25.00 Charge of a 50.00 order: ``<captured>`` is another Charge on its one-time Charge
+        # Permission, which takes no more than the total order amount.
+        session_id = self.buyer.sign_in()
+        self.client.update_checkout_session(
+            session_id,
+            {
+                "webCheckoutDetails": {"checkoutResultReturnUrl": "http://shop.test/checkout/result"},
+                "paymentDetails": {
+                    "paymentIntent": "Authorize",
+                    "chargeAmount": {"amount": "25.00", "currencyCode": USD},
+                    "totalOrderAmount": {"amount": "50.00", "currencyCode": USD},
+                },
+            },
+        )
+        assert self.buyer.pass_redirect(session_id).status_code == 200
         done = self.client.complete_checkout_session(
-            self.buyer.ready_to_complete(), {"chargeAmount": {"amount": "25.00", "currencyCode": USD}}
+            session_id, {"chargeAmount": {"amount": "25.00", "currencyCode": USD}}
         ).body
         self.ids["charge"] = done["chargeId"]
         return done["chargePermissionId"]

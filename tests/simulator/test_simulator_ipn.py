@@ -306,7 +306,8 @@ def test_capture_refund_and_cancel(sim, client, buyer, receiver):
     done = checkout(client, buyer)
     charge_id = done["chargeId"]
     receiver.wait_for(2)
-    client.capture_charge(charge_id, {"captureAmount": USD_25})
+    # A partial capture: one of the whole order amount would also close the Charge Permission (one more IPN).
+    client.capture_charge(charge_id, {"captureAmount": {"amount": "20.00", "currencyCode": "USD"}})
     assert about(receiver.wait_for(3)[2]) == ("CHARGE", charge_id)
     refund = client.create_refund({"chargeId": charge_id, "refundAmount": {"amount": "5.00", "currencyCode": "USD"}})
     refund_id = refund.body["refundId"]
