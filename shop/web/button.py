@@ -38,13 +38,20 @@ def _serialise(payload: dict[str, Any]) -> str:
 
 def checkout_session_payload(region: str, product_type: str, save_wallet: bool = False) -> str:
     """The Create Checkout Session payload, serialised once: this string is what is signed.
-    ``save_wallet`` asks Amazon for a PaymentMethodOnFile Charge Permission (saved wallet)."""
+    ``save_wallet`` asks Amazon for a PaymentMethodOnFile Charge Permission (saved wallet).
+    The same for every visitor of the shop, so it is built once per kind of cart."""
+    review, cancel = external_url("checkout.review"), external_url("checkout.cancel")
+    store_id = current_app.config["AMAZON_PAY_STORE_ID"]
+    return _checkout_session_payload(review, cancel, store_id, region, product_type, save_wallet)
+
+
+@functools.lru_cache(maxsize=64)
+def _checkout_session_payload(
+    review: str, cancel: str, store_id: str, region: str, product_type: str, save_wallet: bool
+) -> str:
     payload: dict[str, Any] = {
-        "webCheckoutDetails": {
-            "checkoutReviewReturnUrl": external_url("checkout.review"),
-            "checkoutCancelUrl": external_url("checkout.cancel"),
-        },
-        "storeId": current_app.config["AMAZON_PAY_STORE_ID"],
+        "webCheckoutDetails": {"checkoutReviewReturnUrl": review, "checkoutCancelUrl": cancel},
+        "storeId": store_id,
         "scopes": SCOPES_SHIPPED if product_type == "PayAndShip" else SCOPES_DIGITAL,
     }
     if product_type == "PayAndShip":
