@@ -201,7 +201,9 @@ def postgres_server() -> str | None:
 
 def pytest_generate_tests(metafunc):
     if metafunc.definition.get_closest_marker("both_databases") and "database" in metafunc.fixturenames:
-        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+        # The PostgreSQL leg is part of the full run (make test), not of the inner loop (-m "not slow").
+        legs = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
+        metafunc.parametrize("database", legs, indirect=True)
 
 
 @pytest.fixture

@@ -324,6 +324,7 @@ def test_a_declined_capture_or_charge_does_not_use_up_the_amount(client, buyer, 
 # -- the Refund -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_refunds_are_asynchronous(client, buyer, sim, ipn_log):
     """ "All refunds are processed asynchronously": a Refund starts ``RefundInitiated`` and moves to
     ``Refunded`` or ``Declined`` (https://developer.amazon.com/docs/amazon-pay-checkout/asynchronous-processing.html,
