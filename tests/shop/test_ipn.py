@@ -308,3 +308,27 @@ def test_the_simulators_ipn_settles_a_pending_order_with_no_reload_and_no_reconc
     assert any("(Instant Payment Notification)" in line for line in history(app, settled))
     deliveries = requests.get(f"{sim.url}/control/ipn", timeout=5).json()["deliveries"]
     assert deliveries and {d["status"] for d in deliveries} == {200}
+
+
+def test_a_dropped_ipn_is_made_up_for_by_the_reconcile_pass(client, tmp_path, shop_config, make_shop_buyer, sim, serve):
+    """SNS may never deliver: the simulator drops the notification, and the reconcile pass settles
+    the order all the same (the IPN is a shortcut, never the only way)."""
+    import time
+
+    import requests
+
+    from shop.lifecycle import jobs
+
+    app = shop.create_app(shop_config(client, tmp_path))
+    _server, _thread, port = serve(app)
+    requests.put(f"{sim.url}/control/ipn", json={"url": f"http://127.0.0.1:{port}/amazon-pay/ipn"}, timeout=5)
+    answer = requests.post(f"{sim.url}/control/ipn/faults", json={"rules": [{"kind": "drop", "times": 50}]}, timeout=5)
+    assert answer.status_code == 200, answer.text  # every notification of this test is lost
+    order = pending_order(app, make_shop_buyer)
+    sim.advance(31)
+    time.sleep(1.0)  # what would have been delivered by now was dropped
+    assert order_now(app, order.reference).status == "pending"
+    with app.app_context():
+        jobs.one_pass()
+    settled = order_now(app, order.reference)
+    assert settled.status == "paid" and any("(reconcile)" in line for line in history(app, settled))
