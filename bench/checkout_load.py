@@ -35,7 +35,6 @@ import json
 import os
 import platform
 import re
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -44,16 +43,22 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import requests
 
 from .http_buyer import HttpBuyer, StepFailed
-from .servers import ROOT, Server, ServerError, Servers, prepare_instance, stored_orders
+from .servers import (
+    ROOT,
+    Server,
+    ServerError,
+    Servers,
+    postgresql_available,
+    postgresql_schema,
+    prepare_instance,
+    stored_orders,
+)
 
 RESULTS = ROOT / "bench" / "results" / "checkout_load"
 POSTGRESQL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -238,27 +243,6 @@ def percentiles(values: list[float]) -> dict:
         return {"count": 1, "p50_ms": values[0] * 1000, "p99_ms": values[0] * 1000}
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return {"count": len(values), "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
-
-
-@contextmanager
-def postgresql_schema(server: str) -> Iterator[str]:
-    """A schema of its own on ``server``, dropped afterwards; yields the shop's DATABASE_URL."""
-    schema = f"bench_{secrets.token_hex(6)}"
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-def postgresql_available(server: str) -> bool:
-    try:
-        psycopg.connect(server, connect_timeout=2).close()
-    except psycopg.OperationalError:
-        return False
-    return True
 
 
 def run_database(name: str, database_url: str | None, folder: Path, floor_url: str, args) -> dict:

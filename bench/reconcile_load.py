@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,7 +49,7 @@ import requests
 import sqlalchemy as sa
 
 from bench import simulator_app
-from bench.servers import ROOT, Servers, prepare_instance
+from bench.servers import ROOT, Servers, postgresql_available, postgresql_schema, prepare_instance
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_SIZES = (250, 500, 1000, 2500)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(SHOP_INSTANCE_PATH=str(instance), AMAZON_PAY_SIMULATOR_URL=simulator.url)
         os.environ.pop("DATABASE_URL", None)
         for database in databases:
-            if database == "postgresql" and not _postgres_answers(args.postgres_url):
+            if database == "postgresql" and not postgresql_available(args.postgres_url):
                 skipped.append(f"PostgreSQL SKIPPED: no server answered at {args.postgres_url}")
                 print(f"!!! {skipped[-1]} (set --postgres-url or TEST_DATABASE_URL) !!!", file=sys.stderr)
                 continue
@@ -130,15 +131,12 @@ def run_once(database: str, n: int, simulator, folder: Path, postgres_url: str) 
     simulator_url = simulator.url
     [simulator_worker] = _children(simulator.process.pid)
     _control(simulator_url, "POST", "reset")
-    schema = None
-    if database == "postgresql":
-        schema = f"bench_{secrets.token_hex(6)}"
-        _postgres(postgres_url, f'CREATE SCHEMA "{schema}"')
-        where = {"DATABASE_URL": f"{postgres_url}{'&' if '?' in postgres_url else '?'}options=-csearch_path%3D{schema}"}
-    else:
-        where = {"DATABASE": str(folder / f"orders-{n}-{secrets.token_hex(3)}.sqlite")}
-    app = shop.create_app(where)
-    try:
+    with ExitStack() as stack:
+        if database == "postgresql":
+            where = {"DATABASE_URL": stack.enter_context(postgresql_schema(postgres_url))}
+        else:
+            where = {"DATABASE": str(folder / f"orders-{n}-{secrets.token_hex(3)}.sqlite")}
+        app = shop.create_app(where)
         with app.app_context():
             made = time.perf_counter()
             planned = make_open_orders(app, n, simulator_url)
@@ -156,9 +154,6 @@ def run_once(database: str, n: int, simulator, folder: Path, postgres_url: str) 
             with db.read() as connection:
                 states = dict(connection.execute(sa.text("SELECT status, COUNT(*) FROM orders GROUP BY status")).all())
             db.db.engine.dispose()
-    finally:
-        if schema:
-            _postgres(postgres_url, f'DROP SCHEMA "{schema}" CASCADE')
 
     per_reference = counts["chargesPerMerchantReference"]
     assert outcome.seen == n and dict(outcome.settled) == {"paid": n}, (outcome, planned)
@@ -346,23 +341,6 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_answers(url: str) -> bool:
-    import psycopg
-
-    try:
-        psycopg.connect(url, connect_timeout=2).close()
-    except psycopg.OperationalError:
-        return False
-    return True
-
-
-def _postgres(url: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(statement)
 
 
 def _log_to(path: Path) -> None:

@@ -27,8 +27,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import requests
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -197,3 +200,25 @@ class Servers:
         """Any WSGI app under the shop's gunicorn settings (the benchmark's bare Flask floor)."""
         env = _base_env(SHOP_BIND="127.0.0.1:0", WEB_CONCURRENCY=str(workers))
         return self._start(name, [*_gunicorn(), "-c", str(ROOT / "gunicorn.conf.py"), app], env, ROOT)
+
+
+@contextmanager
+def postgresql_schema(server: str) -> Iterator[str]:
+    """A schema of its own on ``server``, dropped afterwards; yields the shop's DATABASE_URL."""
+    schema = f"bench_{secrets.token_hex(6)}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def postgresql_available(server: str) -> bool:
+    """Whether a PostgreSQL server answers at ``server`` (the benchmarks skip it loudly if not)."""
+    try:
+        psycopg.connect(server, connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
