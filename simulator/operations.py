@@ -263,16 +263,39 @@ class Store:
         session = self.session(env, session_id)
         schema.validate(body, schema.COMPLETE_CHECKOUT_SESSION)
         self._check_can_finish(session, "Complete Checkout Session")
-        charge_amount = schema.require(body, "chargeAmount")
-        self._check_same_amount(session.payment().get("chargeAmount"), charge_amount, "chargeAmount")
-        if session.payment().get("totalOrderAmount") and body.get("totalOrderAmount"):
-            self._check_same_amount(session.payment()["totalOrderAmount"], body["totalOrderAmount"], "totalOrderAmount")
+        if _setup_only(session.details):
+            self._check_setup_only_complete(body)
+        else:
+            charge_amount = schema.require(body, "chargeAmount")
+            self._check_same_amount(session.payment().get("chargeAmount"), charge_amount, "chargeAmount")
+            if session.payment().get("totalOrderAmount") and body.get("totalOrderAmount"):
+                self._check_same_amount(
+                    session.payment()["totalOrderAmount"], body["totalOrderAmount"], "totalOrderAmount"
+                )
         code = check_simulation_code("CompleteCheckoutSession", simulation_code, env)
         if code in ("BuyerCanceled", "AmazonCanceled", "Declined"):
             session.cancel(code, self.clock.now())
         elif code == "AuthorizationInitiated":
             session.pending_outcome = "PendingAuthorized"
-        return self._finish(session)
+        return self._finish(session, "Complete Checkout Session")
+
+    @staticmethod
+    def _check_setup_only_complete(body: dict[str, Any]) -> None:
+        """A saved wallet set up or updated without a payment (``setupOnly: true``) is confirmed
+        with Complete Checkout Session and the body ``{}``: "chargeAmount is not required for
+        Saved Wallet setup intent flow"
+        (https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile-setupintent/verify-and-complete-checkout.html,
+        https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html).
+        SIMULATOR CHOICE: an amount there is refused (nothing is charged, and Amazon's answer to one
+        is not published), so a shop sends the documented body."""
+        for name in ("chargeAmount", "totalOrderAmount"):
+            if body.get(name) is not None:
+                raise ApiError(
+                    400,
+                    "InvalidParameterCombination",
+                    f"{name} is not sent to complete a setupOnly Checkout Session (nothing is charged): "
+                    "send the body {}.",
+                )
 
     def finalize_checkout_session(self, env: str, session_id: str, body: dict[str, Any]) -> tuple[int, CheckoutSession]:
         session = self.session(env, session_id)
@@ -285,7 +308,7 @@ class Store:
         for name in ("paymentIntent", "canHandlePendingAuthorization", "chargeAmount", "totalOrderAmount"):
             if body.get(name) is not None:
                 session.payment()[name] = body[name]
-        return self._finish(session)
+        return self._finish(session, "Finalize Checkout Session")
 
     def _check_can_finish(self, session: CheckoutSession, operation: str) -> None:
         if session.state == "Canceled":
@@ -301,7 +324,7 @@ class Store:
             )
             raise invalid_status("Checkout Session", state, operation)
 
-    def _finish(self, session: CheckoutSession) -> tuple[int, CheckoutSession]:
+    def _finish(self, session: CheckoutSession, operation: str) -> tuple[int, CheckoutSession]:
         """Create the Charge Permission and Charge once the buyer has approved; 202 if pending."""
         if session.state == "Canceled":
             raise ApiError(
@@ -313,7 +336,7 @@ class Store:
         pay = session.payment()
         existing = session.details.get("chargePermissionId")
         if existing:  # the hosted update page of a saved wallet (setupOnly): no new object, no charge
-            cp = self.wallet_to_update(session.env, existing, session.buyer, "Finalize Checkout Session")
+            cp = self.wallet_to_update(session.env, existing, session.buyer, operation)
             cp.instrument = session.instrument or cp.instrument
             if session.shipping_address is not None:  # SIMULATOR CHOICE: PayOnly keeps the saved address
                 cp.shipping_address = session.shipping_address

@@ -64,7 +64,7 @@ def _checkout_session_payload(
 
 def update_payload(region: str, product_type: str, charge_permission_id: str) -> str:
     """Amazon's hosted update page for a saved wallet: a setupOnly PaymentMethodOnFile
-    payload; the buyer returns to ``checkoutResultReturnUrl``, where we Finalize."""
+    payload; the buyer returns to ``checkoutResultReturnUrl``, where we Complete (body ``{}``)."""
     payload: dict[str, Any] = {
         "webCheckoutDetails": {
             "checkoutResultReturnUrl": external_url("wallet.updated"),

@@ -13,7 +13,9 @@ Amazon Pay steps:
   derived from the order; a lost answer is learned by sending it again with the same key.
 - **Remove it**: **Close Charge Permission**.
 - **Update it**: ``amazon.Pay.initUpdate`` (falling back to ``initCheckout``) with a signed
-  setupOnly payload; back at ``checkoutResultReturnUrl``, **Finalize Checkout Session**.
+  setupOnly payload; back at ``checkoutResultReturnUrl``, **Complete Checkout Session** with the
+  body ``{}``, as Amazon's hosted-update-page guide says (nothing is charged, so no amount):
+  https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html
 """
 
 from __future__ import annotations
@@ -290,12 +292,12 @@ def remove_wallet():
 @bp.get("/wallet/updated")
 @wallet_required
 def updated():
-    """checkoutResultReturnUrl of the update page: Finalize Checkout Session, then show it."""
+    """checkoutResultReturnUrl of the update page: Complete Checkout Session, then show it."""
     checkout_session_id = pages.checkout_session_id(
         request.args.get("amazonCheckoutSessionId"), "This link is not an update", action=_account_link()
     )
     try:
-        _finalize_update(checkout_session_id)
+        _complete_update(checkout_session_id)
     except AmazonPayError as error:
         log.warning("wallet: update failed: %s %s", error.status, error.reason_code)
         raise Problem(
@@ -308,17 +310,17 @@ def updated():
     return redirect(url_for("wallet.account"))
 
 
-def _finalize_update(checkout_session_id: str) -> None:
+def _complete_update(checkout_session_id: str) -> None:
     client = amazon_pay()
     checkout_session = client.get_checkout_session(checkout_session_id).body
     if checkout_session.get("chargePermissionId") != g.buyer.charge_permission_id:
         raise Problem(403, "This update is not yours", "This Amazon Pay update is for another wallet.", _account_link())
     state = checkout_session["statusDetails"]["state"]
     if state == "Open":
-        client.finalize_checkout_session(
-            checkout_session_id,
-            {"paymentIntent": "Confirm"},
-            idempotency_key=f"update-{checkout_session_id.replace('-', '')[:24]}",
+        # The documented body of a setupOnly Complete is {}: "chargeAmount is not required"
+        # (https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile-setupintent/verify-and-complete-checkout.html).
+        client.complete_checkout_session(
+            checkout_session_id, {}, idempotency_key=f"update-{checkout_session_id.replace('-', '')[:24]}"
         )
     elif state != "Completed":  # canceled at Amazon: nothing changed
         reason = checkout_session["statusDetails"].get("reasonCode")

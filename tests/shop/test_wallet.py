@@ -1,5 +1,5 @@
 """The saved wallet through the shop's routes, headless: Sign in with Amazon, save the wallet
-at checkout, pay with it (Create Charge), update it (setupOnly + Finalize), remove it.
+at checkout, pay with it (Create Charge), update it (setupOnly + Complete with {}), remove it.
 
 The simulator's control endpoints play the buyer on Amazon's pages; the browser-level
 journey is in e2e/test_wallet.py.
