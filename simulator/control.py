@@ -158,7 +158,7 @@ def sign_in():
     urls.check_sign_in(payload)  # signInReturnUrl and signInCancelUrl on a registered domain
     state = store()
     with state.lock:
-        token = state.issue_buyer_token(_region(body))
+        token = state.issue_buyer_token(_region(body), payload.get("signInScopes"))
     return jsonify({"buyerToken": token, "redirectUrl": add_query(return_url, buyerToken=token)})
 
 

@@ -183,7 +183,11 @@ def initiate():
             raise missing_parameter("signInReturnUrl")
         urls.check_sign_in(payload)  # signInReturnUrl and signInCancelUrl on a registered domain
         sign_in_id = secrets.token_urlsafe(16)
-        context.update(sign_in_return_url=return_url, cancel_url=_web_url(payload.get("signInCancelUrl")))
+        context.update(
+            sign_in_return_url=return_url,
+            cancel_url=_web_url(payload.get("signInCancelUrl")),
+            sign_in_scopes=payload.get("signInScopes"),
+        )
         with state.lock:
             state.hosted[_sign_in_key(sign_in_id)] = context
         return redirect(url_for(".sign_in_page", signInId=sign_in_id), 303)
@@ -280,7 +284,7 @@ def sign_in():
     if flow["checkout"] is None:  # Sign in with Amazon: back to the merchant with a buyer token
         state = store()
         with state.lock:
-            token = state.issue_buyer_token(flow["region"])
+            token = state.issue_buyer_token(flow["region"], flow["context"].get("sign_in_scopes"))
         return redirect(add_query(flow["context"]["sign_in_return_url"], buyerToken=token), 303)
     return redirect(_after_sign_in(flow["checkout"], change_action), 303)
 

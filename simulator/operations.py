@@ -96,6 +96,18 @@ def check_simulation_code(operation: str, code: str | None, env: str) -> str | N
     return code
 
 
+#: Sign in with Amazon's ``signInScopes`` values, and what Get Buyer returns without any.
+SIGN_IN_SCOPES = ("name", "email", "postalCode", "shippingAddress", "billingAddress", "phoneNumber", "primeStatus")
+DEFAULT_SIGN_IN_SCOPES = frozenset({"name", "email"})
+
+
+def sign_in_scopes_of(requested: Any) -> frozenset[str]:
+    """The scopes a sign-in button's payload asked for (``signInScopes``); none given: name, email."""
+    if not isinstance(requested, list) or not requested:
+        return DEFAULT_SIGN_IN_SCOPES
+    return frozenset(scope for scope in requested if scope in SIGN_IN_SCOPES)
+
+
 def add_query(url: str, **params: str) -> str:
     parts = urlsplit(url)
     query = "&".join(filter(None, [parts.query, urlencode(params)]))
@@ -111,7 +123,7 @@ class Store:
         self.charge_permissions: dict[str, ChargePermission] = {}
         self.charges: dict[str, Charge] = {}
         self.refunds: dict[str, Refund] = {}
-        self.buyer_tokens: dict[str, tuple[dict[str, Any], Any]] = {}
+        self.buyer_tokens: dict[str, tuple[dict[str, Any], Any, frozenset[str]]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
         self.counts: Counter[str] = Counter()
         #: What the hosted pages remember per Checkout Session id (or sign-in id): the page the
@@ -220,8 +232,8 @@ class Store:
         the control endpoints passes them (None only where a test builds state directly)."""
         schema.validate(body, schema.CREATE_CHECKOUT_SESSION)
         schema.require(body, "storeId")
-        web = body.get("webCheckoutDetails") or {}
-        if web.get("checkoutMode") == "ProcessOrder":
+        process_order = (body.get("webCheckoutDetails") or {}).get("checkoutMode") == "ProcessOrder"
+        if process_order:
             schema.require(body, "webCheckoutDetails.checkoutResultReturnUrl")
             schema.require(body, "paymentDetails.paymentIntent")
         else:
@@ -230,6 +242,9 @@ class Store:
             urls.check_checkout(body)
         self._check_amounts(body.get("paymentDetails") or {})
         self._check_wallet_fields(env, body)
+        if process_order:
+            self._check_process_order(body, product_type)
+        _check_soft_descriptor(body.get("paymentDetails") or {})
         now = self.clock.now()
         session = CheckoutSession(new_checkout_session_id(), env, now, _normalised(body), product_type, updated=now)
         self.sessions[session.id] = session
@@ -253,6 +268,7 @@ class Store:
         merged = copy.deepcopy(session.details)
         _merge(merged, _normalised(body))
         self._check_wallet_fields(env, merged, check_target=False)
+        _check_soft_descriptor(merged.get("paymentDetails") or {})
         session.details = merged
         session.updated = self.clock.now()
         return session
@@ -498,26 +514,34 @@ class Store:
             raise invalid_status("Checkout Session", session.state, "amazonPayRedirectUrl")
         return add_query(session.web()["checkoutResultReturnUrl"], amazonCheckoutSessionId=session.id)
 
-    def issue_buyer_token(self, region: str) -> str:
+    def issue_buyer_token(self, region: str, sign_in_scopes: Any = None) -> str:
+        """A buyer token for Sign in with Amazon, remembering what the button's ``signInScopes``
+        asked for (Get Buyer returns only that)."""
         token = secrets.token_urlsafe(32)
-        self.buyer_tokens[token] = (buyer_for_region(region), self.clock.now())
+        self.buyer_tokens[token] = (buyer_for_region(region), self.clock.now(), sign_in_scopes_of(sign_in_scopes))
         return token
 
     def get_buyer(self, token: str) -> dict[str, Any]:
+        """Get Buyer returns the buyerId and what ``signInScopes`` requested: "Retrieve Buyer Details,
+        including buyerId and other buyer information requested in signInScopes. If no signInScopes
+        are set, we will return name, email by default"
+        (https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile-signinandsetup/verify-and-complete-checkout.html).
+        Fields not requested are null (SIMULATOR CHOICE: Amazon's sample shows every key)."""
         entry = self.buyer_tokens.get(token)
         if entry is None or (self.clock.now() - entry[1]).total_seconds() > BUYER_TOKEN_LIFETIME_SECONDS:
             raise invalid_parameter("buyerToken", "The token is unknown or has expired (tokens last 24 hours).")
-        buyer = entry[0]
+        buyer, _issued, scopes = entry
         address = ADDRESSES[buyer["defaultAddress"]]
+        postal = "postalCode" in scopes or "shippingAddress" in scopes
         return {
             "buyerId": buyer["buyerId"],
-            "name": buyer["name"],
-            "email": buyer["email"],
-            "postalCode": address["postalCode"],
-            "countryCode": address["countryCode"],
-            "phoneNumber": buyer["phoneNumber"],
-            "shippingAddress": dict(address),
-            "billingAddress": dict(address),
+            "name": buyer["name"] if "name" in scopes else None,
+            "email": buyer["email"] if "email" in scopes else None,
+            "postalCode": address["postalCode"] if postal else None,
+            "countryCode": address["countryCode"] if postal else None,
+            "phoneNumber": buyer["phoneNumber"] if "phoneNumber" in scopes else None,
+            "shippingAddress": dict(address) if "shippingAddress" in scopes else None,
+            "billingAddress": dict(address) if "billingAddress" in scopes else None,
             "primeMembershipTypes": None,
         }
 
@@ -736,6 +760,24 @@ class Store:
             self.wallet_to_update(env, cp_id, operation="Create Checkout Session")
 
     @staticmethod
+    def _check_process_order(body: dict[str, Any], product_type: str) -> None:
+        """An end-of-checkout payload (``checkoutMode: ProcessOrder``) carries what the buyer would
+        otherwise confirm on the merchant's review page (``checkoutResultReturnUrl`` and
+        ``paymentIntent`` are checked first): ``chargeAmount`` (https://developer.amazon.com/docs/amazon-pay-checkout/end-of-checkout.html),
+        and for PayAndShip the buyer's ``addressDetails``: "You must populate addressDetails with the
+        shipping address provided by the buyer if you set checkoutMode to ProcessOrder with
+        productType PayAndShip"
+        (https://developer.amazon.com/docs/amazon-pay-checkout/address-formatting-and-validation.html).
+        A setupOnly saved-wallet payload charges nothing and the buyer picks the address on Amazon's
+        page, so it needs neither (the hosted update page's payload,
+        https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html)."""
+        if _setup_only(body):
+            return
+        schema.require(body, "paymentDetails.chargeAmount")
+        if product_type == "PayAndShip":
+            schema.require(body, "addressDetails")
+
+    @staticmethod
     def _check_creation_only(session: CheckoutSession, payment_details: dict[str, Any]) -> None:
         """``allowOvercharge`` and ``extendExpiration`` can "only [be set] during Checkout Session
         creation" (advanced-one-time-payment-options.html). SIMULATOR CHOICE: Update Checkout
@@ -801,6 +843,20 @@ def _unused_id(prefix: str, taken: dict[str, Any]) -> str:
 
 def _setup_only(details: dict[str, Any]) -> bool:
     return (details.get("paymentMethodOnFileMetadata") or {}).get("setupOnly") is True
+
+
+def _check_soft_descriptor(payment_details: dict[str, Any]) -> None:
+    """``paymentDetails.softDescriptor`` is for ``AuthorizeWithCapture`` only: "Do not use if
+    PaymentIntent is set to Confirm or Authorize" (the .NET SDK's PaymentDetails,
+    https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK/WebStore/Types/PaymentDetails.cs).
+    Checked once both are known (they may be set by different calls)."""
+    intent = payment_details.get("paymentIntent")
+    if payment_details.get("softDescriptor") and intent is not None and intent != "AuthorizeWithCapture":
+        raise ApiError(
+            400,
+            "InvalidParameterCombination",
+            f"paymentDetails.softDescriptor can only be set with paymentIntent AuthorizeWithCapture, not {intent}.",
+        )
 
 
 def _setup_only_intent_error() -> ApiError:

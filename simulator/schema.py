@@ -189,13 +189,25 @@ def price(value: Any, where: str) -> None:
     code = value.get("currencyCode")
     if code is None:
         raise missing_parameter(f"{where}.currencyCode")
-    number = Decimal(str(value["amount"]))
+    amount = value["amount"]
+    text = repr(amount) if isinstance(amount, float) else str(amount)
+    number = Decimal(text)
     if number >= Decimal(10) ** 12:
         raise ApiError(
             400, "TransactionAmountExceeded", f"The amount in {where} exceeds the maximum allowed for {code}."
         )
-    if number != number.quantize(Decimal(1).scaleb(-CURRENCY_DIGITS[code])):
-        raise invalid_parameter(f"{where}.amount", f"{code} amounts have {CURRENCY_DIGITS[code]} decimal places.")
+    # Written digits count, not the value: Amazon refuses JPY "705.00" ("The value '705.00' provided
+    # for 'chargeAmount.Amount' is invalid": woocommerce-gateway-amazon-pay #148,
+    # https://github.com/woocommerce/woocommerce-gateway-amazon-pay/issues/148; amazon-pay-api-sdk-php
+    # #31, https://github.com/amzn/amazon-pay-api-sdk-php/issues/31). SIMULATOR CHOICE: more decimals
+    # than any currency has (USD "14.000") are refused the same way.
+    if -number.as_tuple().exponent > CURRENCY_DIGITS[code]:
+        raise ApiError(
+            400,
+            "InvalidParameterValue",
+            f"The value '{text}' provided for '{where}.amount' is invalid. {code} amounts have "
+            f"{CURRENCY_DIGITS[code]} decimal places.",
+        )
 
 
 def to_decimal(price_object: dict[str, Any]) -> Decimal:
@@ -227,8 +239,18 @@ MERCHANT_METADATA = {
 PROVIDER_METADATA = {"providerReferenceId": string(256)}
 PAYMENT_INTENT = one_of("Confirm", "Authorize", "AuthorizeWithCapture")
 CHARGE_PERMISSION_TYPE = one_of("OneTime", "Recurring", "PaymentMethodOnFile")
+
+
+def frequency_value(value: Any, where: str) -> None:
+    """``recurringMetadata.frequency.value``: a string such as "1", or a number, as the .NET SDK
+    sends it (``int? Value``,
+    https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK/WebStore/Types/Frequency.cs)."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or len(str(value)) > 8:
+        raise invalid_parameter(where, 'Expected a whole number such as "1".')
+
+
 RECURRING_METADATA = {
-    "frequency": {"unit": one_of("Year", "Month", "Week", "Day", "Variable"), "value": string(8)},
+    "frequency": {"unit": one_of("Year", "Month", "Week", "Day", "Variable"), "value": frequency_value},
     "amount": price,
 }
 PAYMENT_METHOD_ON_FILE_METADATA = {"setupOnly": boolean}
@@ -251,22 +273,28 @@ DELIVERY_SPECIFICATIONS = {
     "specialRestrictions": ListOf(one_of("RestrictPOBoxes", "RestrictPackstations")),
     "addressRestrictions": {"type": one_of("Allowed", "NotAllowed"), "restrictions": address_restrictions},
 }
-ADDRESS = {
-    name: string(256)
-    for name in (
-        "name",
-        "addressLine1",
-        "addressLine2",
-        "addressLine3",
-        "city",
-        "county",
-        "district",
-        "stateOrRegion",
-        "postalCode",
-        "countryCode",
-        "phoneNumber",
-    )
+#: Amazon's Address type and its maximum lengths (Checkout Session reference, "Type: Address",
+#: https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html).
+ADDRESS_LIMITS = {
+    "name": 50,
+    "addressLine1": 180,
+    "addressLine2": 60,
+    "addressLine3": 60,
+    "city": 50,
+    "county": 50,
+    "district": 50,
+    "stateOrRegion": 50,
+    "postalCode": 20,
+    "countryCode": 3,
+    "phoneNumber": 20,
 }
+ADDRESS = {name: string(limit) for name, limit in ADDRESS_LIMITS.items()}
+#: ``addressDetails`` of an end-of-checkout (ProcessOrder) payload: the Address type, whose county
+#: and district are one ``districtOrCounty`` there
+#: (https://developer.amazon.com/docs/amazon-pay-checkout/address-formatting-and-validation.html;
+#: ``AddressDetails.DistrictOrCounty`` in
+#: https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK/WebStore/Types/AddressDetails.cs).
+ADDRESS_DETAILS = {**ADDRESS, "districtOrCounty": string(50)}
 PAYMENT_DETAILS = {
     "paymentIntent": PAYMENT_INTENT,
     "canHandlePendingAuthorization": boolean,
@@ -297,7 +325,7 @@ CREATE_CHECKOUT_SESSION = {
     "paymentDetails": PAYMENT_DETAILS,
     "merchantMetadata": MERCHANT_METADATA,
     "deliverySpecifications": DELIVERY_SPECIFICATIONS,
-    "addressDetails": ADDRESS,
+    "addressDetails": ADDRESS_DETAILS,
     "platformId": string(64),
     "providerMetadata": PROVIDER_METADATA,
     "paymentMethodOnFileMetadata": PAYMENT_METHOD_ON_FILE_METADATA,
@@ -313,6 +341,10 @@ UPDATE_CHECKOUT_SESSION = {
     "chargePermissionType": CHARGE_PERMISSION_TYPE,
     "recurringMetadata": RECURRING_METADATA,
     "paymentMethodOnFileMetadata": PAYMENT_METHOD_ON_FILE_METADATA,
+    # PayAndShipMultiAddress: the address ids and amounts the buyer chose (the .NET SDK's
+    # UpdateCheckoutSessionRequest.MultiAddressesCheckoutMetadataList,
+    # https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK/WebStore/CheckoutSession/UpdateCheckoutSessionRequest.cs).
+    "multiAddressesCheckoutMetadata": ListOf({"addressId": string(256), "price": price}),
 }
 COMPLETE_CHECKOUT_SESSION = {"chargeAmount": price, "totalOrderAmount": price}
 FINALIZE_CHECKOUT_SESSION = {

@@ -165,7 +165,9 @@ CASES = [
     bad("create-cs/presentment-list", "POST", CS, session_with("paymentDetails.presentmentCurrency", [USD])),
     bad("create-cs/charge-type-enum", "POST", CS, session_with("chargePermissionType", "Sometimes")),
     bad("create-cs/frequency-enum", "POST", CS, session_with("recurringMetadata.frequency", {"unit": "Fortnight"})),
-    bad("create-cs/frequency-value-number", "POST", CS, session_with("recurringMetadata.frequency.value", 1)),
+    # A number is fine (the .NET SDK sends one); a fraction or a boolean is not.
+    bad("create-cs/frequency-value-fraction", "POST", CS, session_with("recurringMetadata.frequency.value", 1.5)),
+    bad("create-cs/frequency-value-boolean", "POST", CS, session_with("recurringMetadata.frequency.value", True)),
     bad("create-cs/metadata-string", "POST", CS, session_with("merchantMetadata", "order-1")),
     bad("create-cs/reference-too-long", "POST", CS, session_with("merchantMetadata.merchantReferenceId", "x" * 257)),
     bad("create-cs/note-number", "POST", CS, session_with("merchantMetadata.noteToBuyer", 7)),
@@ -234,6 +236,13 @@ CASES = [
     bad("amount/object", "POST", CS, amount({"value": "1"})),
     bad("amount/too-many-decimals", "POST", CS, amount("10.001")),
     bad("amount/jpy-decimals", "POST", CS, amount("100.5", "JPY")),
+    # Amazon refuses JPY "705.00": "The value '705.00' provided for 'chargeAmount.Amount' is invalid"
+    # (https://github.com/woocommerce/woocommerce-gateway-amazon-pay/issues/148,
+    # https://github.com/amzn/amazon-pay-api-sdk-php/issues/31).
+    bad("amount/jpy-zero-decimals", "POST", CS, amount("705.00", "JPY")),
+    bad("amount/jpy-float", "POST", CS, amount(705.0, "JPY")),
+    bad("amount/usd-three-zero-decimals", "POST", CS, amount("10.000")),
+    bad("amount/exponent-decimals", "POST", CS, amount(1e-05)),
     bad("amount/unknown-currency", "POST", CS, amount("10.00", "XYZ")),
     bad("amount/lowercase-currency", "POST", CS, amount("10.00", "usd")),
     bad("amount/numeric-currency", "POST", CS, amount("10.00", 840)),
@@ -836,6 +845,15 @@ CONTROL_CASES = [
                     "checkoutMode": "ProcessOrder",
                 },
                 "storeId": STORE_ID,
+                "addressDetails": {
+                    "name": "Jane Doe",
+                    "addressLine1": "410 Terry Ave N",
+                    "city": "Seattle",
+                    "stateOrRegion": "WA",
+                    "postalCode": "98109",
+                    "countryCode": "US",
+                    "phoneNumber": "800-000-0000",
+                },
                 "paymentDetails": {
                     "paymentIntent": "Authorize",
                     "chargeAmount": {"amount": "10.00", "currencyCode": USD},

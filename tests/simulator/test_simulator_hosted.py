@@ -372,6 +372,15 @@ def test_process_order_goes_straight_to_processing(tab, private_key, state):
     payload = payload_json(
         web={"checkoutMode": "ProcessOrder", "checkoutResultReturnUrl": RESULT_URL, "checkoutReviewReturnUrl": None},
         paymentDetails={"paymentIntent": "Authorize", "chargeAmount": USD_25},
+        addressDetails={
+            "name": "Jane Doe",
+            "addressLine1": "410 Terry Ave N",
+            "city": "Seattle",
+            "stateOrRegion": "WA",
+            "postalCode": "98109",
+            "countryCode": "US",
+            "phoneNumber": "800-000-0000",
+        },
     )
     session_id = signed_in_checkout(tab, private_key, payload=payload)
     page = tab.get(f"/checkout/continue?amazonCheckoutSessionId={session_id}").text
