@@ -139,7 +139,13 @@ def test_update_the_wallet_with_and_without_init_update(page: Page, wallet_buyer
     expect(page.get_by_test_id("pay-with-wallet")).to_have_text(f"Pay {TOTE_TOTAL} with Visa ****1111")
     charge_permission_id = buyer.charge_permission_id()
 
-    # The stand-in's amazon.Pay.initUpdate: Amazon's update page shows the saved choice.
+    # checkout.js with Amazon's documented amazon.Pay.initUpdate (the stand-in serves it when asked):
+    # Amazon's update page shows the saved choice.
+    def with_init_update(route: Route) -> None:
+        route.continue_(url=f"{buyer.simulator_url}/static-na/checkout.js?with=initUpdate")
+
+    page.route(f"{buyer.simulator_url}/static-na/checkout.js", with_init_update)
+    page.reload()
     assert page.evaluate("typeof amazon.Pay.initUpdate") == "function"
     buyer.start_wallet_update()
     expect(page.get_by_test_id("current-instrument")).to_contain_text("Visa ••••1111")
@@ -155,12 +161,9 @@ def test_update_the_wallet_with_and_without_init_update(page: Page, wallet_buyer
     )
     expect(page.get_by_test_id("pay-with-wallet")).to_have_count(0)
 
-    # Amazon's published checkout.js has no initUpdate: the page falls back to initCheckout
-    # with the same signed payload, and reaches the same update page.
-    def without_init_update(route: Route) -> None:
-        route.continue_(url=f"{buyer.simulator_url}/static-na/checkout.js?without=initUpdate")
-
-    page.route(f"{buyer.simulator_url}/static-na/checkout.js", without_init_update)
+    # Amazon's published checkout.js (the stand-in's default) has no initUpdate: the page falls
+    # back to initCheckout with the same signed payload, and reaches the same update page.
+    page.unroute(f"{buyer.simulator_url}/static-na/checkout.js")
     page.reload()
     expect(page.get_by_test_id("update-wallet")).to_be_visible()
     assert page.evaluate("typeof amazon.Pay.initUpdate") == "undefined"

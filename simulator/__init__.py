@@ -29,7 +29,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         SIMULATOR_KEYS_DIR=os.environ.get("AMAZON_PAY_SIMULATOR_KEYS", DEFAULT_KEYS_DIR),
         SIMULATOR_PUBLIC_URL=os.environ.get("AMAZON_PAY_SIMULATOR_PUBLIC_URL"),
-        # "initUpdate": serve checkout.js as Amazon's published builds are, without amazon.Pay.initUpdate.
+        # checkout.js is served as Amazon's published builds are (no amazon.Pay.initUpdate);
+        # "initUpdate" adds it, as Amazon's update-page guide documents it (hosted.py).
+        SIMULATOR_CHECKOUT_JS_WITH=os.environ.get("AMAZON_PAY_SIMULATOR_CHECKOUT_JS_WITH", ""),
         SIMULATOR_CHECKOUT_JS_WITHOUT=os.environ.get("AMAZON_PAY_SIMULATOR_CHECKOUT_JS_WITHOUT", ""),
         MAX_CONTENT_LENGTH=1024 * 1024,
         # The hosted pages remember the signed-in test buyer in their own cookie: the shop runs

@@ -88,8 +88,12 @@ OUTCOME_LABELS = {
 SCRIPT_PATH = Path(__file__).parent / "static" / "checkout.js"
 _REGION_LINE = re.compile(r"^  var REGION = .*;$", re.MULTILINE)
 _FEATURES_LINE = re.compile(r"^  var FEATURES = .*;$", re.MULTILINE)
-#: What the stand-in has that Amazon's published builds lack; ``?without=initUpdate`` (or the
-#: ``SIMULATOR_CHECKOUT_JS_WITHOUT`` setting) serves the script without it.
+#: What Amazon documents but its published builds lack. Served only when asked for
+#: (``?with=initUpdate``, or the ``SIMULATOR_CHECKOUT_JS_WITH`` setting; ``without`` wins): by
+#: default the script is Amazon's as published, so a shop proves the path that works with Amazon
+#: today, ``initCheckout`` with the update payload, as Amazon's update-page guide says to use
+#: until ``initUpdate`` ships
+#: (https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html).
 OPTIONAL_FEATURES = ("initUpdate",)
 # The pages carry no script at all; their forms and links lead back to the merchant's site.
 PAGE_CSP = "default-src 'self'; script-src 'none'; form-action 'self' http: https:; frame-ancestors 'none'"
@@ -133,18 +137,22 @@ def page_headers(response: Response) -> Response:
 
 @bp.get("/static-<any(na, eu, fe):script_region>/checkout.js")
 def checkout_js(script_region: str):
-    without = _names(current_app.config.get("SIMULATOR_CHECKOUT_JS_WITHOUT")) | _names(request.args.get("without"))
-    unknown = sorted(without - set(OPTIONAL_FEATURES))
-    if unknown:
-        shown = re.sub(r"[^A-Za-z0-9_, ]", "?", ", ".join(unknown)[:100])  # echoed into JavaScript: no newline
-        response = make_response(
-            f"// Amazon Pay simulator: unknown feature {shown} in 'without'; use {', '.join(OPTIONAL_FEATURES)}.\n", 400
-        )
-        response.mimetype = "application/javascript"
-        return response
+    config = current_app.config
+    wanted = _names(config.get("SIMULATOR_CHECKOUT_JS_WITH")) | _names(request.args.get("with"))
+    without = _names(config.get("SIMULATOR_CHECKOUT_JS_WITHOUT")) | _names(request.args.get("without"))
+    for name, asked in (("with", wanted), ("without", without)):
+        unknown = sorted(asked - set(OPTIONAL_FEATURES))
+        if unknown:
+            shown = re.sub(r"[^A-Za-z0-9_, ]", "?", ", ".join(unknown)[:100])  # echoed into JavaScript: no newline
+            response = make_response(
+                f"// Amazon Pay simulator: unknown feature {shown} in '{name}'; use {', '.join(OPTIONAL_FEATURES)}.\n",
+                400,
+            )
+            response.mimetype = "application/javascript"
+            return response
     source = SCRIPT_PATH.read_text(encoding="utf-8")
     region_line = f"  var REGION = {json.dumps(SCRIPT_REGIONS[script_region])};"
-    features = {name: name not in without for name in OPTIONAL_FEATURES}
+    features = {name: name in wanted and name not in without for name in OPTIONAL_FEATURES}
     features_line = f"  var FEATURES = {json.dumps(features)};"
     source = _REGION_LINE.sub(lambda _match: region_line, source, count=1)
     response = make_response(_FEATURES_LINE.sub(lambda _match: features_line, source, count=1))

@@ -7,8 +7,8 @@
  * simulator writes the region's allow-lists into the REGION line below, as each regional
  * build of Amazon's script carries its own. It defines window.amazon.Pay with renderButton,
  * initCheckout, bindChangeAction and signout (plus changePaymentMethod,
- * changeShippingAddress, changeAccount, and initUpdate, which Amazon's published builds
- * lack: served without it at checkout.js?without=initUpdate), validates options as Amazon's
+ * changeShippingAddress, changeAccount, and initUpdate, which Amazon documents but its
+ * published builds lack: served only at checkout.js?with=initUpdate), validates options as Amazon's
  * script does and throws the same "AmazonPay:" strings. A click submits the same hidden
  * form POST to <simulator>/checkout/initiate as Amazon's script does, always in redirect
  * mode, never in a popup.
@@ -21,8 +21,8 @@
 
   // The simulator replaces the next line with the allow-lists of the region it serves.
   var REGION = {"script": "na", "ledgerCurrencies": ["USD"], "languages": ["en_US"], "defaultLanguage": "en_US"};
-  // ... and this one with what it serves beyond Amazon's published builds (?without=initUpdate).
-  var FEATURES = {"initUpdate": true};
+  // ... and this one with what it serves beyond Amazon's published builds (?with=initUpdate).
+  var FEATURES = {"initUpdate": false};
 
   var DEFAULT_ALGORITHM = "AMZN-PAY-RSASSA-PSS"; // what Amazon's script sends when algorithm is omitted
   var REQUIRED = ["merchantId", "ledgerCurrency", "placement"];

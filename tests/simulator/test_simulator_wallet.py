@@ -7,8 +7,8 @@
   ``/checkout/initiate`` as checkout.js's ``initUpdate``/``initCheckout`` posts it), the shop
   Completes with ``{}`` (Amazon's hosted-update-page guide: "use Complete Checkout Session"), and
   the wallet is Chargeable again, with no charge made.
-- Sign in with Amazon through the hosted pages, and the checkout.js stand-in with and without
-  ``initUpdate`` (run in Node with a minimal DOM).
+- Sign in with Amazon through the hosted pages, and the checkout.js stand-in as Amazon publishes
+  it (no ``initUpdate``) and with ``initUpdate`` (run in Node with a minimal DOM).
 
 The API side runs over real HTTP (AmazonPayClient -> ``sim``); the buyer's browser is Flask's test
 client of the same simulator app (``tab``), so both see one store.
@@ -730,23 +730,32 @@ def test_sign_in_with_a_wrong_signature(tab, private_key):
     assert response.status_code == 400 and "InvalidSignatureError" in response.text
 
 
-# -- checkout.js: initUpdate, and the script without it -------------------------------------------
+# -- checkout.js: as published (no initUpdate), and with it -------------------------------------------
 
 
-def test_checkout_js_has_init_update_unless_asked_not_to(tab):
-    full = tab.get("/static-na/checkout.js")
-    assert full.status_code == 200 and '  var FEATURES = {"initUpdate": true};' in full.text
-    assert "window.amazon.Pay.initUpdate = initUpdate" in full.text
-    for url in ("/static-na/checkout.js?without=initUpdate", "/static-eu/checkout.js?without=initUpdate,"):
-        bare = tab.get(url)
-        assert bare.status_code == 200 and bare.mimetype == "application/javascript"
-        assert '  var FEATURES = {"initUpdate": false};' in bare.text
-    unknown = tab.get("/static-na/checkout.js?without=initUpdates")
-    assert unknown.status_code == 400 and "initUpdates" in unknown.text
+def test_checkout_js_is_amazons_published_shape_unless_asked_for_init_update(tab):
+    """By default no initUpdate, as in Amazon's published builds: a shop then proves the path that
+    works with Amazon today, initCheckout with the update payload (Amazon's guide:
+    https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/steps-to-integrate-with-amazon-pay-hosted-update-page.html).
+    ``?with=initUpdate`` serves the documented initUpdate; ``without`` wins."""
+    published = tab.get("/static-na/checkout.js")
+    assert published.status_code == 200 and '  var FEATURES = {"initUpdate": false};' in published.text
+    for url in ("/static-na/checkout.js?with=initUpdate", "/static-eu/checkout.js?with=initUpdate,"):
+        full = tab.get(url)
+        assert full.status_code == 200 and full.mimetype == "application/javascript"
+        assert '  var FEATURES = {"initUpdate": true};' in full.text
+        assert "window.amazon.Pay.initUpdate = initUpdate" in full.text
+    both = tab.get("/static-na/checkout.js?with=initUpdate&without=initUpdate")
+    assert '  var FEATURES = {"initUpdate": false};' in both.text
+    for query in ("with=initUpdates", "without=initUpdates"):
+        unknown = tab.get(f"/static-na/checkout.js?{query}")
+        assert unknown.status_code == 400 and "initUpdates" in unknown.text
 
 
-def test_checkout_js_without_init_update_by_setting(keys_dir):
-    app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CHECKOUT_JS_WITHOUT": "initUpdate"})
+def test_checkout_js_with_init_update_by_setting(keys_dir):
+    app = simulator.create_app({"SIMULATOR_KEYS_DIR": str(keys_dir), "SIMULATOR_CHECKOUT_JS_WITH": "initUpdate"})
+    assert '  var FEATURES = {"initUpdate": true};' in app.test_client().get("/static-fe/checkout.js").text
+    app.config["SIMULATOR_CHECKOUT_JS_WITHOUT"] = "initUpdate"
     assert '  var FEATURES = {"initUpdate": false};' in app.test_client().get("/static-fe/checkout.js").text
 
 
@@ -793,6 +802,9 @@ console.log(JSON.stringify({apis: Object.keys(context.amazon.Pay).sort(), result
 """
 
 
+WITH_INIT_UPDATE = "?with=initUpdate"
+
+
 def run_checkout_js(tab, tmp_path, calls: list, query: str = "") -> dict:
     node = shutil.which("node")
     if node is None:
@@ -830,7 +842,7 @@ def page_options(private_key, payload: str, product_type="PayAndShip") -> dict:
 def test_init_update_posts_the_update_form(client, buyer, tab, tmp_path, private_key):
     cp_id = save_wallet(client, buyer)["chargePermissionId"]
     options = page_options(private_key, update_payload(cp_id))
-    answer = run_checkout_js(tab, tmp_path, [["initUpdate", options], ["initCheckout", options]])
+    answer = run_checkout_js(tab, tmp_path, [["initUpdate", options], ["initCheckout", options]], WITH_INIT_UPDATE)
     assert "initUpdate" in answer["apis"] and "initCheckout" in answer["apis"]
     (update_form,), (checkout_form,) = (result["submitted"] for result in answer["results"])
     assert update_form == checkout_form  # initUpdate is initCheckout for an update payload
@@ -871,7 +883,7 @@ def test_init_update_refuses_what_is_not_an_update(tab, tmp_path, private_key):
             },
         ],
     ]
-    results = run_checkout_js(tab, tmp_path, calls)["results"]
+    results = run_checkout_js(tab, tmp_path, calls, WITH_INIT_UPDATE)["results"]
     expected = [
         "Missing field chargePermissionId in createCheckoutSessionConfig.payloadJSON for amazon.Pay.initUpdate.",
         "Missing field paymentMethodOnFileMetadata.setupOnly: true",
@@ -890,7 +902,7 @@ def test_init_update_refuses_what_is_not_an_update(tab, tmp_path, private_key):
 def test_init_update_with_a_payload_object(tab, tmp_path, private_key):
     options = page_options(private_key, update_payload("S01-1234567-1234567"))
     options["createCheckoutSessionConfig"]["payloadJSON"] = json.loads(update_payload("S01-1234567-1234567"))
-    (result,) = run_checkout_js(tab, tmp_path, [["initUpdate", options]])["results"]
+    (result,) = run_checkout_js(tab, tmp_path, [["initUpdate", options]], WITH_INIT_UPDATE)["results"]
     assert json.loads(result["submitted"][0]["fields"]["payloadJSON"])["chargePermissionId"] == "S01-1234567-1234567"
 
 
@@ -898,7 +910,7 @@ def test_script_without_init_update_falls_back_to_init_checkout(client, buyer, t
     """As Amazon's published builds: no initUpdate; the shop then calls initCheckout."""
     cp_id = save_wallet(client, buyer)["chargePermissionId"]
     options = page_options(private_key, update_payload(cp_id))
-    answer = run_checkout_js(tab, tmp_path, [["initUpdate", options], ["initCheckout", options]], "?without=initUpdate")
+    answer = run_checkout_js(tab, tmp_path, [["initUpdate", options], ["initCheckout", options]])
     assert "initUpdate" not in answer["apis"]
     missing, fallback = answer["results"]
     assert missing == {"missing": "initUpdate"}
