@@ -67,7 +67,7 @@ def _complete_checkout_session(call: Call) -> tuple[int, dict[str, Any]]:
 
 def _finalize_checkout_session(call: Call) -> tuple[int, dict[str, Any]]:
     status, session = call.state.finalize_checkout_session(call.env, call.object_id, call.body)
-    return status, session.to_json(call.base_url)
+    return status, session.to_json(call.base_url, finalized=True)
 
 
 @dataclass(frozen=True)

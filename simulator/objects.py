@@ -125,7 +125,11 @@ class CheckoutSession:
             names.append("PaymentIntentNotSet")
         return names
 
-    def to_json(self, base_url: str) -> dict[str, Any]:
+    def to_json(self, base_url: str, finalized: bool = False) -> dict[str, Any]:
+        """Keys in the order of Amazon's answers, as the official Node SDK's sandbox test checks them
+        (``Object.keys`` compared with ``deepStrictEqual``;
+        https://github.com/amzn/amazon-pay-api-sdk-nodejs/blob/master/tst/webStoreClientTest.js); a
+        Finalize Checkout Session answer has ``cartDetails`` after ``paymentDetails`` (``finalized``)."""
         web, pay, meta = self.web(), self.payment(), self.details.get("merchantMetadata") or {}
         constraints = self.constraints()
         redirect = None
@@ -134,10 +138,8 @@ class CheckoutSession:
         scopes = self.details.get("scopes")
         payment_preferences = [None]
         if self.instrument is not None:
-            payment_preferences = [
-                {"paymentDescriptor": self.instrument.descriptor, "billingAddress": self.billing_address}
-            ]
-        return {
+            payment_preferences = [{"paymentDescriptor": self.instrument.descriptor}]
+        answer = {
             "checkoutSessionId": self.id,
             "webCheckoutDetails": {
                 "checkoutReviewReturnUrl": web.get("checkoutReviewReturnUrl"),
@@ -162,6 +164,7 @@ class CheckoutSession:
             "orderType": None,
             "recurringMetadata": self.details.get("recurringMetadata"),
             "paymentMethodOnFileMetadata": self.details.get("paymentMethodOnFileMetadata"),
+            "merchantDetails": None,  # SIMULATOR CHOICE: what Amazon fills in here is not published
             "merchantMetadata": {
                 key: meta.get(key)
                 for key in ("merchantReferenceId", "merchantStoreName", "noteToBuyer", "customInformation")
@@ -181,14 +184,19 @@ class CheckoutSession:
             "creationTimestamp": amazon_timestamp(self.created),
             "expirationTimestamp": amazon_timestamp(self.expires),
             "storeId": self.details.get("storeId"),
-            "deliverySpecifications": self.details.get("deliverySpecifications"),
             "providerMetadata": {
                 "providerReferenceId": (self.details.get("providerMetadata") or {}).get("providerReferenceId")
             },
             "releaseEnvironment": self.env,
             "checkoutButtonText": None,
+            "deliverySpecifications": self.details.get("deliverySpecifications"),
             "tokens": None,
         }
+        if not finalized:
+            return answer
+        keys = list(answer)
+        keys.insert(keys.index("paymentDetails") + 1, "cartDetails")
+        return {key: answer.get(key) for key in keys}  # cartDetails: null (no Buy Now cart here)
 
 
 def _in_scope(scopes: list[str] | None, name: str) -> bool:
@@ -227,6 +235,8 @@ class ChargePermission:
     charge_ids: list[str] = field(default_factory=list)
     charges: list[Charge] = field(default_factory=list)
     extended: bool = False  # paymentDetails.extendExpiration at checkout: 13 months instead of 180 days
+    recurring_metadata: dict[str, Any] | None = None  # a Recurring one's frequency and amount
+    payment_method_on_file_metadata: dict[str, Any] | None = None  # a saved wallet's setupOnly
     buyer_details_hidden: bool = False  # set by refresh(): past the 30 days buyer details can be read
 
     @property
@@ -275,51 +285,62 @@ class ChargePermission:
             )
 
     def to_json(self) -> dict[str, Any]:
-        limits = None
-        if self.amount_limit is not None:
-            limits = {
-                "amountLimit": price_json(self.amount_limit, self.currency),
-                "amountBalance": price_json(self.balance(), self.currency),
-            }
+        """Key order and null shapes as in Amazon's sandbox answers that the .NET SDK's tests keep
+        (``ChargePermissionResponseTests``,
+        https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK.Tests/WebStore/ChargePermission/ChargePermissionResponseTests.cs):
+        ``limits`` and ``recurringMetadata`` are objects with null members when unused, a saved
+        wallet has ``paymentMethodOnFileMetadata`` and no expiry, ``paymentPreferences`` items carry
+        only ``paymentDescriptor``."""
+        limit = self.amount_limit
         hidden = self.buyer_details_hidden  # SIMULATOR CHOICE: past 30 days, buyer and addresses are null
-        return {
+        recurring = self.recurring_metadata or {}
+        answer: dict[str, Any] = {
             "chargePermissionId": self.id,
+            "amazonPayToken": None,  # SIMULATOR CHOICE: no PSP / API-only integration token
             "chargePermissionReferenceId": self.merchant_metadata.get("merchantReferenceId"),
             "platformId": self.platform_id,
             "buyer": None
             if hidden
             else {
-                "buyerId": self.buyer["buyerId"],
                 "name": self.buyer["name"],
                 "email": self.buyer["email"],
-                "phoneNumber": self.buyer.get("phoneNumber"),
+                "buyerId": self.buyer["buyerId"],
                 "primeMembershipTypes": None,
+                "phoneNumber": self.buyer.get("phoneNumber"),
             },
             "shippingAddress": None if hidden else self.shipping_address,
             "billingAddress": None if hidden else self.billing_address,
-            "paymentPreferences": [
-                {
-                    "paymentDescriptor": self.instrument.descriptor,
-                    "billingAddress": None if hidden else self.billing_address,
-                }
-            ],
+            "paymentPreferences": [{"paymentDescriptor": self.instrument.descriptor}],
             "statusDetails": {
                 "state": self.state,
                 "reasons": [{"reasonCode": r, "reasonDescription": None} for r in self.reasons] or None,
                 "lastUpdatedTimestamp": amazon_timestamp(self.updated or self.created),
             },
             "creationTimestamp": amazon_timestamp(self.created),
-            "expirationTimestamp": amazon_timestamp(self.expires),
+            # A saved wallet does not expire: it is Closed only when canceled
+            # (https://developer.amazon.com/docs/amazon-pay-paymentmethodonfile/charge-permission.html).
+            "expirationTimestamp": None if self.type == "PaymentMethodOnFile" else amazon_timestamp(self.expires),
+        }
+        if self.type == "PaymentMethodOnFile":
+            answer["paymentMethodOnFileMetadata"] = self.payment_method_on_file_metadata
+        answer |= {
             "merchantMetadata": {
                 key: self.merchant_metadata.get(key)
                 for key in ("merchantReferenceId", "merchantStoreName", "noteToBuyer", "customInformation")
             },
             "releaseEnvironment": self.env,
-            "limits": limits,
+            "limits": {
+                "amountLimit": price_json(limit, self.currency) if limit is not None else None,
+                "amountBalance": price_json(self.balance(), self.currency) if limit is not None else None,
+            },
             "chargePermissionType": self.type,
-            "recurringMetadata": None,
+            "recurringMetadata": {
+                "frequency": recurring.get("frequency"),
+                "amount": recurring.get("amount"),
+            },
             "presentmentCurrency": self.currency,
         }
+        return answer
 
 
 @dataclass

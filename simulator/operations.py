@@ -415,6 +415,10 @@ class Store:
             merchant_metadata=dict(session.details.get("merchantMetadata") or {}),
             platform_id=session.details.get("platformId"),
             extended=kind == "OneTime" and pay.get("extendExpiration") is True,
+            recurring_metadata=_recurring_metadata(session.details) if kind == "Recurring" else None,
+            payment_method_on_file_metadata=dict(session.details.get("paymentMethodOnFileMetadata") or {})
+            if kind == "PaymentMethodOnFile"
+            else None,
         )
         self.charge_permissions[cp.id] = cp
         self.counts["chargePermissions"] += 1
@@ -548,11 +552,27 @@ class Store:
     # -- Charge Permission -----------------------------------------------------------------
 
     def update_charge_permission(self, env: str, cp_id: str, body: dict[str, Any]) -> ChargePermission:
+        """merchantMetadata may change while the Charge Permission is Chargeable or NonChargeable;
+        once Closed "only if chargePermissionType is Onetime and if the child parameter value to be
+        updated is either null or an empty string"; a Recurring one's recurringMetadata too
+        (https://developer.amazon.com/docs/amazon-pay-checkout/update-info-post-checkout.html)."""
         cp = self.charge_permission(env, cp_id)
         schema.validate(body, schema.UPDATE_CHARGE_PERMISSION)
+        changes = {k: v for k, v in (body.get("merchantMetadata") or {}).items() if v is not None}
         if cp.state == "Closed":
-            raise ApiError(422, "ChargePermissionNotModifiable", "A Closed Charge Permission cannot be updated.")
-        cp.merchant_metadata.update({k: v for k, v in (body.get("merchantMetadata") or {}).items() if v is not None})
+            set_already = [name for name in changes if cp.merchant_metadata.get(name) not in (None, "")]
+            if not cp.one_time or body.get("recurringMetadata") or set_already:
+                raise ApiError(
+                    422,
+                    "ChargePermissionNotModifiable",
+                    "A Closed Charge Permission can only be given merchantMetadata values it does not have yet, "
+                    "and only if it is OneTime" + (f" ({', '.join(set_already)} already set)." if set_already else "."),
+                )
+        cp.merchant_metadata.update(changes)
+        if body.get("recurringMetadata") and cp.type == "Recurring":
+            merged = cp.recurring_metadata or {}
+            _merge(merged, _normalised({"recurringMetadata": body["recurringMetadata"]})["recurringMetadata"])
+            cp.recurring_metadata = merged
         cp.updated = self.clock.now()
         return cp
 
@@ -843,6 +863,16 @@ def _unused_id(prefix: str, taken: dict[str, Any]) -> str:
 
 def _setup_only(details: dict[str, Any]) -> bool:
     return (details.get("paymentMethodOnFileMetadata") or {}).get("setupOnly") is True
+
+
+def _recurring_metadata(details: dict[str, Any]) -> dict[str, Any] | None:
+    """A Recurring Charge Permission's frequency and amount, as the Checkout Session had them."""
+    metadata = _without_nulls(details.get("recurringMetadata") or {})
+    if isinstance(metadata.get("amount"), dict):
+        metadata["amount"] = schema.price_json(
+            schema.to_decimal(metadata["amount"]), metadata["amount"]["currencyCode"]
+        )
+    return metadata or None
 
 
 def _check_soft_descriptor(payment_details: dict[str, Any]) -> None:

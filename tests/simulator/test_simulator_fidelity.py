@@ -205,3 +205,93 @@ def test_multi_addresses_checkout_metadata_is_known(client, buyer):
     bad = [{"addressId": "amzn1.address.ABC", "price": {"amount": "1.001", "currencyCode": "USD"}}]
     error = error_of(client.update_checkout_session, session_id, {"multiAddressesCheckoutMetadata": bad})
     assert error.reason_code == "InvalidParameterValue"
+
+
+# -- 11. Update Charge Permission on a Closed one -------------------------------------------------
+
+
+def completed(client, buyer, payload=None, intent="Confirm") -> dict:
+    session_id = buyer.sign_in(payload=payload)
+    client.update_checkout_session(
+        session_id,
+        {
+            "webCheckoutDetails": {"checkoutResultReturnUrl": RESULT_URL},
+            "paymentDetails": {"paymentIntent": intent, "chargeAmount": USD_10},
+            "merchantMetadata": {"merchantReferenceId": "order-1"},
+        },
+    )
+    assert buyer.pass_redirect(session_id).status_code == 200
+    return client.complete_checkout_session(session_id, {"chargeAmount": USD_10}).body
+
+
+def test_closed_one_time_charge_permission_takes_metadata_it_lacks(client, buyer):
+    """ "You can update merchantMetadata child parameters if the Charge Permission is in a Closed
+    state only if chargePermissionType is Onetime and if the child parameter value to be updated is
+    either null or an empty string"
+    (https://developer.amazon.com/docs/amazon-pay-checkout/update-info-post-checkout.html)."""
+    cp_id = completed(client, buyer)["chargePermissionId"]
+    client.close_charge_permission(cp_id, {"closureReason": "done"})
+    updated = client.update_charge_permission(cp_id, {"merchantMetadata": {"customInformation": "invoice 7"}})
+    assert updated.body["merchantMetadata"]["customInformation"] == "invoice 7"
+    error = error_of(client.update_charge_permission, cp_id, {"merchantMetadata": {"merchantReferenceId": "other"}})
+    assert (error.status, error.reason_code) == (422, "ChargePermissionNotModifiable")
+    assert "merchantReferenceId" in error.message
+    assert client.get_charge_permission(cp_id).body["merchantMetadata"]["merchantReferenceId"] == "order-1"
+
+
+def test_closed_recurring_charge_permission_takes_no_update(client, buyer):
+    payload = buyer.button_payload(
+        chargePermissionType="Recurring", recurringMetadata={"frequency": {"unit": "Month", "value": "1"}}
+    )
+    cp_id = completed(client, buyer, payload)["chargePermissionId"]
+    client.close_charge_permission(cp_id, {"closureReason": "done"})
+    error = error_of(client.update_charge_permission, cp_id, {"merchantMetadata": {"noteToBuyer": "hi"}})
+    assert (error.status, error.reason_code) == (422, "ChargePermissionNotModifiable")
+
+
+# -- 13, 14. Charge Permission and Checkout Session shapes -------------------------------------------
+
+NET_FIXTURE = (
+    "https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/"
+    "Amazon.Pay.API.SDK.Tests/WebStore/ChargePermission/ChargePermissionResponseTests.cs"
+)
+
+
+def test_charge_permission_null_shapes_are_amazons(client, buyer):
+    """In Amazon's answers kept by the .NET SDK's tests (NET_FIXTURE) ``limits`` is
+    ``{"amountLimit": null, "amountBalance": null}`` and ``recurringMetadata``
+    ``{"frequency": null, "amount": null}`` when unused, ``amazonPayToken`` is a key, a saved
+    wallet has ``paymentMethodOnFileMetadata`` and ``expirationTimestamp: null``, and
+    ``paymentPreferences`` items carry only ``paymentDescriptor``."""
+    one_time = client.get_charge_permission(completed(client, buyer)["chargePermissionId"]).body
+    assert one_time["recurringMetadata"] == {"frequency": None, "amount": None}
+    assert one_time["limits"]["amountLimit"] == USD_10 and "amazonPayToken" in one_time
+    assert "paymentMethodOnFileMetadata" not in one_time and one_time["expirationTimestamp"] is not None
+    assert one_time["paymentPreferences"] == [{"paymentDescriptor": "Visa ****1111"}]
+
+    save = buyer.button_payload(
+        chargePermissionType="PaymentMethodOnFile", paymentMethodOnFileMetadata={"setupOnly": False}
+    )
+    wallet = client.get_charge_permission(completed(client, buyer, save, "Authorize")["chargePermissionId"]).body
+    assert wallet["limits"] == {"amountLimit": None, "amountBalance": None}
+    assert wallet["expirationTimestamp"] is None and wallet["paymentMethodOnFileMetadata"] == {"setupOnly": False}
+    assert list(wallet)[:4] == ["chargePermissionId", "amazonPayToken", "chargePermissionReferenceId", "platformId"]
+
+
+def test_recurring_charge_permission_keeps_its_recurring_metadata(client, buyer):
+    """The recurringMetadata of the checkout, and Update Charge Permission's changes to it
+    (https://developer.amazon.com/docs/amazon-pay-checkout/update-info-post-checkout.html)."""
+    frequency = {"unit": "Month", "value": "1"}
+    payload = buyer.button_payload(chargePermissionType="Recurring", recurringMetadata={"frequency": frequency})
+    cp_id = completed(client, buyer, payload)["chargePermissionId"]
+    assert client.get_charge_permission(cp_id).body["recurringMetadata"] == {"frequency": frequency, "amount": None}
+    changed = client.update_charge_permission(cp_id, {"recurringMetadata": {"amount": USD_10}}).body
+    assert changed["recurringMetadata"] == {"frequency": frequency, "amount": USD_10}
+
+
+def test_checkout_session_payment_preferences_carry_only_the_descriptor(client, buyer):
+    """No Amazon sample has a billingAddress inside paymentPreferences (NET_FIXTURE; the Checkout
+    Session reference, https://developer.amazon.com/docs/amazon-pay-api-v2/checkout-session.html)."""
+    session = client.get_checkout_session(buyer.sign_in()).body
+    assert session["paymentPreferences"] == [{"paymentDescriptor": "Visa ****1111"}]
+    assert "merchantDetails" in session

@@ -115,7 +115,10 @@ def test_save_wallet_at_checkout(client, buyer, sim):
     }
     assert wallet["paymentPreferences"][0]["paymentDescriptor"] == "Visa ****1111"
     assert wallet["shippingAddress"]["city"] == "Seattle" and wallet["buyer"]["email"] == "jane.doe@example.com"
-    assert wallet["limits"] is None  # a saved wallet is not capped by its first order
+    # Not capped by its first order, and no expiry: as in Amazon's answers kept by the .NET SDK's tests
+    # (https://github.com/amzn/amazon-pay-api-sdk-dotnet/blob/master/Amazon.Pay.API.SDK.Tests/WebStore/ChargePermission/ChargePermissionResponseTests.cs).
+    assert wallet["limits"] == {"amountLimit": None, "amountBalance": None}
+    assert wallet["expirationTimestamp"] is None and wallet["paymentMethodOnFileMetadata"] == {"setupOnly": False}
     assert sim.counts()["counts"] == {"checkoutSessions": 1, "chargePermissions": 1, "charges": 1}
 
 
