@@ -168,6 +168,14 @@ def checkout_js(script_region: str):
 @bp.post("/checkout/initiate")
 def initiate():
     form = request.form
+    if form.get("upgradeAction"):  # checkout.js's bindUpgradeAction
+        _verified_button(form)
+        raise PageError(
+            400,
+            "UnsupportedOperation",
+            f"upgradeAction {form['upgradeAction'][:40]} (a recurring upgrade) is not simulated.",
+            "The Amazon Pay simulator does not simulate recurring upgrades; test them in Amazon's Sandbox.",
+        )
     product_type = form.get("productType") or "PayAndShip"
     if product_type not in BUTTON_PRODUCT_TYPES:
         raise invalid_parameter("productType", "Use PayAndShip, PayOnly or SignIn.")

@@ -6,8 +6,8 @@
  * Served at /static-na/checkout.js, /static-eu/checkout.js and /static-fe/checkout.js; the
  * simulator writes the region's allow-lists into the REGION line below, as each regional
  * build of Amazon's script carries its own. It defines window.amazon.Pay with renderButton,
- * initCheckout, bindChangeAction and signout (plus changePaymentMethod,
- * changeShippingAddress, changeAccount, and initUpdate, which Amazon documents but its
+ * initCheckout, bindChangeAction, bindUpgradeAction and signout (plus changePaymentMethod,
+ * changeShippingAddress, changeAccount, switchAccount, and initUpdate, which Amazon documents but its
  * published builds lack: served only at checkout.js?with=initUpdate), validates options as Amazon's
  * script does and throws the same "AmazonPay:" strings. A click submits the same hidden
  * form POST to <simulator>/checkout/initiate as Amazon's script does, always in redirect
@@ -29,6 +29,7 @@
   var PLACEMENTS = ["Home", "Product", "Cart", "Checkout", "Other"];
   var PRODUCT_TYPES = ["PayAndShip", "PayOnly", "SignIn"]; // SIMULATOR CHOICE: no Donation / MultiAddress
   var CHANGE_ACTIONS = ["changeAddress", "changePayment"];
+  var UPGRADE_ACTIONS = ["recurringUpgrade", "recurringUpdate"];
   var COLORS = {Gold: "gold", LightGray: "gray", DarkGray: "ink"};
   var AMOUNT_CURRENCIES = ["AUD", "GBP", "DKK", "EUR", "HKD", "JPY", "NZD", "NOK", "ZAR", "SEK", "CHF", "USD"];
   var ORIGIN = scriptOrigin();
@@ -238,6 +239,11 @@
     };
     setCookie("language", settings.checkoutLanguage);
     setCookie("ledgerCurrency", settings.ledgerCurrency);
+    postForm(fields);
+  }
+
+  /** The hidden form Amazon's script posts to <origin>/checkout/initiate. */
+  function postForm(fields) {
     var form = document.createElement("form");
     form.method = "POST";
     form.name = "amazonpay-checkout-signature-data-form";
@@ -609,6 +615,77 @@
     };
   }
 
+  /**
+   * Amazon's published builds have bindUpgradeAction(selector, {payloadJSON, signature,
+   * publicKeyId, upgradeAction, algorithm?}): on a click it posts the signed payload with
+   * upgradeAction (recurringUpgrade or recurringUpdate) to /checkout/initiate. The same here;
+   * SIMULATOR CHOICE: the simulator answers that post with an error page saying recurring
+   * upgrades are not simulated (docs/simulator.md, Known differences).
+   */
+  function bindUpgradeAction(selector, options) {
+    var element = null;
+    try {
+      if (isBlank(selector)) {
+        throw problem(["Missing 'selector' parameter in amazon.Pay.bindUpgradeAction(selector, options) API."]);
+      }
+      element = findElement(selector);
+      if (!options || typeof options !== "object") {
+        throw problem(["Missing 'options' parameter in amazon.Pay.bindUpgradeAction(selector, options) API."]);
+      }
+      if (!element) throw problem(["Can not find element " + describe(selector) + " for amazon.Pay.bindUpgradeAction."]);
+      var errors = [];
+      ["payloadJSON", "signature", "publicKeyId", "upgradeAction"].forEach(function (field) {
+        if (isBlank(options[field])) errors.push("Missing field " + field + " in the options object.");
+      });
+      if (!isBlank(options.upgradeAction)) checkEnum(errors, options, "upgradeAction", UPGRADE_ACTIONS);
+      if (errors.length) throw problem(errors);
+    } catch (thrown) {
+      if (element) showError(element, String(thrown), true);
+      console.error(thrown);
+      throw thrown;
+    }
+    listen(element, "upgrade", function () {
+      postForm({
+        payloadJSON: typeof options.payloadJSON === "object" ? JSON.stringify(options.payloadJSON) : options.payloadJSON,
+        signature: options.signature,
+        publicKeyId: options.publicKeyId,
+        algorithm: options.algorithm || DEFAULT_ALGORITHM,
+        upgradeAction: options.upgradeAction,
+        environment: keyPrefix(options.publicKeyId) === "LIVE" ? "LIVE" : "SANDBOX",
+        origin_url: location.href,
+      });
+    });
+  }
+
+  /**
+   * Amazon's newer builds have switchAccount({merchantId, signInConfig, placement, sandbox}): it
+   * sends the buyer to sign in with another Amazon account, then to signInReturnUrl. SIMULATOR
+   * CHOICE: the simulator has no /checkout/switch-account page, so this signs the buyer out and
+   * starts Sign in with Amazon with the same signInConfig (the same end: another sign-in).
+   */
+  function switchAccount(options) {
+    if (!options || typeof options !== "object") {
+      throw problem(["Missing 'options' parameter in amazon.Pay.switchAccount(options) API."]);
+    }
+    var config = options.signInConfig || options.SignInConfig;
+    var request = {};
+    Object.keys(options).forEach(function (name) {
+      request[name] = options[name];
+    });
+    delete request.SignInConfig;
+    request.signInConfig = config;
+    request.productType = "SignIn";
+    request.ledgerCurrency = request.ledgerCurrency || REGION.ledgerCurrencies[0];
+    var errors = optionErrors(request, true);
+    if (errors.length) {
+      console.error(problem(errors));
+      throw problem(errors);
+    }
+    return signout(function () {
+      submitCheckout(settingsFrom(request), config);
+    });
+  }
+
   /** Ends the buyer's session on the simulator's pages (a credentialed cross-origin call). */
   function signout(callback) {
     var language = readCookie("language");
@@ -638,7 +715,9 @@
     renderButton: renderButton,
     initCheckout: initCheckout,
     bindChangeAction: bindChangeAction,
+    bindUpgradeAction: bindUpgradeAction,
     signout: signout,
+    switchAccount: switchAccount,
     changePaymentMethod: changeNow("changePaymentMethod", "changePayment"),
     changeShippingAddress: changeNow("changeShippingAddress", "changeAddress"),
     changeAccount: function (options) {

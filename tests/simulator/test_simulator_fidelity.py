@@ -10,6 +10,8 @@ docs/simulator.md.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 import requests
@@ -295,3 +297,115 @@ def test_checkout_session_payment_preferences_carry_only_the_descriptor(client, 
     session = client.get_checkout_session(buyer.sign_in()).body
     assert session["paymentPreferences"] == [{"paymentDescriptor": "Visa ****1111"}]
     assert "merchantDetails" in session
+
+
+# -- 15. checkout.js: bindUpgradeAction and switchAccount -------------------------------------------
+
+# checkout.js in Node with a minimal DOM: one element (#upgrade), a fetch that answers signout, and
+# every hidden form the script submits.
+NODE_DOM = r"""
+const fs = require("fs"), vm = require("vm");
+const [scriptFile, callsFile] = process.argv.slice(1);
+const submitted = [], listeners = {};
+function element(tag) {
+  return {
+    tagName: tag.toUpperCase(), style: {}, children: [], setAttribute() {}, getAttribute() { return null; },
+    insertAdjacentElement() {}, removeAttribute() {}, querySelector() { return null; },
+    appendChild(child) { this.children.push(child); return child; },
+    addEventListener(type, handler) { listeners[type] = handler; }, removeEventListener() {},
+    submit() {
+      const fields = {};
+      this.children.forEach((input) => { fields[input.name] = input.value; });
+      submitted.push({action: this.action, fields});
+    },
+  };
+}
+const target = element("button");
+const context = {
+  console: {error() {}, log() {}},
+  document: {
+    currentScript: {src: "http://sim.test/static-na/checkout.js"}, cookie: "", createElement: element,
+    body: element("body"), getElementsByTagName: () => [],
+    querySelector: (selector) => (selector === "#upgrade" ? target : null),
+  },
+  location: {href: "http://shop.test/account", hostname: "shop.test", origin: "http://shop.test"},
+  navigator: {languages: ["en-US"]},
+  fetch: () => Promise.resolve({json: () => ({result: true})}),
+  URL, URLSearchParams,
+};
+context.window = context;
+vm.createContext(context);
+vm.runInContext(fs.readFileSync(scriptFile, "utf8"), context);
+(async () => {
+  const results = [];
+  for (const [api, args] of JSON.parse(fs.readFileSync(callsFile, "utf8"))) {
+    const before = submitted.length;
+    try {
+      await context.amazon.Pay[api](...args);
+      if (listeners.click) { listeners.click({preventDefault() {}}); delete listeners.click; }
+      results.push({submitted: submitted.slice(before)});
+    } catch (thrown) {
+      results.push({error: String(thrown)});
+    }
+  }
+  console.log(JSON.stringify({apis: Object.keys(context.amazon.Pay).sort(), results}));
+})();
+"""
+
+
+def run_checkout_js(sim, tmp_path, calls: list) -> dict:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: the checkout.js tests need Node.js.")
+    script, calls_file = tmp_path / "checkout.js", tmp_path / "calls.json"
+    script.write_text(requests.get(f"{sim.url}/static-na/checkout.js", timeout=5).text, encoding="utf-8")
+    calls_file.write_text(json.dumps(calls), encoding="utf-8")
+    done = subprocess.run(
+        [node, "-e", NODE_DOM, str(script), str(calls_file)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def signed(client, payload: dict) -> dict:
+    text = json.dumps(payload)
+    return {
+        "payloadJSON": text,
+        "signature": client.generate_button_signature(text),
+        "publicKeyId": client.public_key_id,
+        "algorithm": client.algorithm,
+    }
+
+
+def test_checkout_js_has_bind_upgrade_action_and_switch_account(client, sim, tmp_path):
+    """Amazon's published builds of checkout.js register bindUpgradeAction (its options
+    ``payloadJSON``, ``signature``, ``publicKeyId``, ``upgradeAction``: recurringUpgrade or
+    recurringUpdate; a click posts them to /checkout/initiate), and the newer EU build switchAccount
+    (https://static-na.payments-amazon.com/checkout.js, https://static-eu.payments-amazon.com/checkout.js)."""
+    upgrade = {**signed(client, {"storeId": STORE_ID}), "upgradeAction": "recurringUpgrade"}
+    sign_in = signed(client, {"signInReturnUrl": "http://shop.test/account/signed-in", "storeId": STORE_ID})
+    switch = {"merchantId": "A1SIMULATORMERCHANT", "SignInConfig": sign_in, "placement": "Other", "sandbox": True}
+    answer = run_checkout_js(
+        sim,
+        tmp_path,
+        [
+            ["bindUpgradeAction", ["#upgrade", upgrade]],
+            ["bindUpgradeAction", ["#upgrade", {**upgrade, "upgradeAction": "downgrade"}]],
+            ["switchAccount", [switch]],
+        ],
+    )
+    assert {"bindUpgradeAction", "switchAccount"} <= set(answer["apis"])
+    posted, refused, switched = answer["results"]
+    (form,) = posted["submitted"]
+    assert form["action"] == "http://sim.test/checkout/initiate"
+    assert (
+        form["fields"]["upgradeAction"] == "recurringUpgrade"
+        and form["fields"]["payloadJSON"] == upgrade["payloadJSON"]
+    )
+    assert "Invalid value 'downgrade' for 'upgradeAction'" in refused["error"]
+    (sign_in_form,) = switched["submitted"]  # signed out, then Sign in with Amazon again
+    assert sign_in_form["fields"]["productType"] == "SignIn"
+    assert sign_in_form["fields"]["payloadJSON"] == sign_in["payloadJSON"]
+    # The simulator says plainly that it does not simulate the upgrade itself.
+    page = requests.post(f"{sim.url}/checkout/initiate", data=form["fields"], timeout=5)
+    assert page.status_code == 400 and "not simulated" in page.text
