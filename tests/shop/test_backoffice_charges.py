@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
 import requests
 
 import shop
@@ -170,6 +171,7 @@ def test_a_declined_refund_is_said_plainly_to_the_merchant_and_the_buyer(shop_ap
     assert charge_state(shop_app, reference)["refundedAmount"] is None
 
 
+@pytest.mark.both_databases
 def test_migration_0008_gives_earlier_refunds_the_order_charge(client, tmp_path, shop_config, database):
     """A refund stored before revision 0008 refunded the order's charge: the upgrade says so."""
     import sqlalchemy as sa
