@@ -6,8 +6,9 @@ Amazon Pay step: **IPN**
 The SNS envelope is verified (``shop.amazon_pay.ipn``); the message is only a hint, so the
 object it names is read from Amazon and applied to the order by the same code as every other
 path (``reconcile.settle_notified``; a refund, or a further charge of a split shipment, by the
-back office's ``settle_refund`` and ``settle_charge``, as the reconcile pass). Each NotificationId is handled once; duplicates and
-out-of-order deliveries change nothing (Amazon's state is read fresh each time).
+back office's ``settle_refund`` and ``settle_charge``, as the reconcile pass). Each
+NotificationId is handled once; duplicates and out-of-order deliveries change nothing (Amazon's
+state is read fresh each time).
 
 Answers: 200 for a genuine message (also for an object the shop does not know, and when
 Amazon could not be read: the reconcile pass settles the order later), 400 for a message
