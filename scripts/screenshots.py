@@ -104,9 +104,10 @@ def after_the_buyer_leaves(page: Page, shop: str, simulator: str) -> None:
     shot(page, "14-order-declined-later")
 
 
-def back_office(page: Page, shop: str) -> None:
-    """The merchant: sign in, the orders, one order with Amazon's view and its actions, the
-    integration status."""
+def back_office(page: Page, shop: str, simulator: str) -> None:
+    """The merchant: sign in, the orders, one order with Amazon's view and its actions, a split
+    shipment (part captured, the rest charged later), a refund Amazon declined (and the buyer's
+    page of it), the outbox, the integration status."""
     page.goto(f"{shop}/admin/login")
     page.get_by_label("Name").fill("admin")
     page.get_by_label("Password").fill("demo")
@@ -121,8 +122,54 @@ def back_office(page: Page, shop: str) -> None:
         page.get_by_test_id("capture").click()
         page.get_by_test_id("amazon-view").wait_for()
     shot(page, "17-admin-order")
+    split_shipment(page, shop)
+    declined_refund(page, shop, simulator)
+    page.goto(f"{shop}/admin/outbox")
+    shot(page, "18-admin-outbox")
     page.goto(f"{shop}/admin/status")
     shot(page, "status")
+
+
+def paid_order(page: Page, shop: str, instrument: str) -> str:
+    """A new paid order (the buyer's journey in this browser); its reference."""
+    to_review(page, shop, instrument)
+    page.get_by_test_id("place-order").click()
+    page.get_by_test_id("outcome-success").wait_for()
+    return page.get_by_role("link", name="Order details").get_attribute("href").rsplit("/", 1)[1]
+
+
+def split_shipment(page: Page, shop: str) -> None:
+    """The first parcel captures part of the authorization; the second is a further charge."""
+    reference = paid_order(page, shop, "1111")
+    page.goto(f"{shop}/admin/orders/{reference}")
+    page.get_by_label("Amount to capture").fill("10.00")
+    page.get_by_test_id("capture").click()
+    page.get_by_test_id("charge-further").wait_for()
+    shot(page, "19-admin-partly-captured")
+    page.get_by_label("Carrier of this parcel").select_option("UPS")
+    page.get_by_label("Tracking number of this parcel").fill("1Z999AA10123456784")
+    page.get_by_test_id("charge-further").click()
+    page.get_by_test_id("charge-2").wait_for()
+    shot(page, "20-admin-split-shipment")
+
+
+def declined_refund(page: Page, shop: str, simulator: str) -> None:
+    """Card 0505 pays, and Amazon declines its refunds (IPN, or the demo's reconcile timer)."""
+    reference = paid_order(page, shop, "0505")
+    page.goto(f"{shop}/admin/orders/{reference}")
+    page.get_by_test_id("capture").click()
+    page.get_by_label("Amount to refund").fill("10.00")
+    page.get_by_test_id("refund").click()
+    page.get_by_test_id("refunds").wait_for()
+    requests.post(f"{simulator}/control/clock", json={"advanceSeconds": 31}, timeout=5).raise_for_status()
+    for _ in range(100):
+        page.goto(f"{shop}/admin/orders/{reference}")
+        if page.get_by_test_id("refund-declined").count():
+            break
+        page.wait_for_timeout(200)
+    shot(page, "21-admin-refund-declined")
+    page.goto(f"{shop}/orders/{reference}")
+    shot(page, "22-order-refund-declined")
 
 
 def main(shop: str, simulator: str) -> None:
@@ -148,7 +195,7 @@ def main(shop: str, simulator: str) -> None:
             shot(page, name)
         wallet(page, shop)
         after_the_buyer_leaves(page, shop, simulator)
-        back_office(page, shop)
+        back_office(page, shop, simulator)
         browser.close()
 
 

@@ -3,6 +3,10 @@
 The instruments are Amazon's simulated payment methods for sandbox test buyers
 (https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html):
 the card ending selects the outcome when the buyer returns through amazonPayRedirectUrl.
+One more is the simulator's own (SIMULATOR CHOICE, docs/simulator.md): ``0505`` pays, and every
+refund on its charges is declined, as the ``AmazonRejected`` simulation string does on Create
+Refund, so that a browser test (or a merchant trying the back office) can see a declined refund
+without sending a header.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ class Instrument:
     brand: str
     outcome: str  # Success | BuyerCanceled | Declined | PendingAuthorized | PendingDeclined
     description: str
+    refund_declined: str | None = None  # the reason code every refund on its charges is declined with
 
     @property
     def descriptor(self) -> str:
@@ -33,6 +38,13 @@ INSTRUMENTS = {
         Instrument("0701", "Visa", "PendingAuthorized", "Authorization pending, then Authorized after 30 s."),
         Instrument(
             "4354", "Mastercard", "PendingDeclined", "Authorization pending, then Declined (HardDeclined) after 30 s."
+        ),
+        Instrument(
+            "0505",
+            "Visa",
+            "Success",
+            "Payment succeeds; every refund is Declined (AmazonRejected) after 30 s.",
+            refund_declined="AmazonRejected",
         ),
     ]
 }

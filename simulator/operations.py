@@ -735,6 +735,9 @@ class Store:
                 f"{charge.currency} left of {limit} (captured {charge.captured}, plus at most "
                 f"{limit - charge.captured} over it)."
             )
+        # A simulation string decides; else the instrument (0505 declines refunds: buyers.py).
+        cp = self.charge_permissions.get(charge.charge_permission_id)
+        declined = code or (cp.instrument.refund_declined if cp else None)
         refund = Refund(
             id=_unused_id(f"{charge.charge_permission_id}-R", self.refunds),
             env=env,
@@ -742,8 +745,8 @@ class Store:
             amount=amount,
             currency=charge.currency,
             created=self.clock.now(),
-            outcome="Declined" if code else "Refunded",
-            outcome_reason=code,
+            outcome="Declined" if declined else "Refunded",
+            outcome_reason=declined,
             soft_descriptor=body.get("softDescriptor"),
         )
         self.refunds[refund.id] = refund

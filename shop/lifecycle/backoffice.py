@@ -2,17 +2,28 @@
 
 - **Capture Charge** when the order ships (full or part of the authorized amount): money moves
   (https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#capture-charge);
+- **Create Charge** on the order's Charge Permission, captured at once: a further charge for the
+  next parcel of a split shipment, after a partial capture; a one-time Charge Permission takes
+  "up to 25 Charges as long as the total amount captured does not exceed the amountLimit"
+  (https://developer.amazon.com/docs/amazon-pay-checkout/deferred-transactions.html,
+  https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#create-charge); a pending one
+  is settled by IPN and by the reconcile pass (``settle_charge``);
 - **Cancel Charge**: release an authorization that will not be captured
   (https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#cancel-charge);
-- **Create Refund**, full or partial, several: asynchronous, ``RefundInitiated`` then
-  ``Refunded`` or ``Declined``, settled by IPN and by the reconcile pass
+- **Create Refund** of one of the order's charges, full or partial, several: asynchronous,
+  ``RefundInitiated`` then ``Refunded`` or ``Declined`` (the merchant must then refund the buyer
+  by another means), settled by IPN and by the reconcile pass (``settle_refund``)
   (https://developer.amazon.com/docs/amazon-pay-api-v2/refund.html).
 
 Each sends an idempotency key derived from the order and the action (a double-submitted form
 repeats, never duplicates), and Amazon's rules are checked first so a merchant gets a plain
 reason instead of an error code: a capture needs an Authorized charge and at most its amount;
-at most 10 refunds per charge, and no more than the captured amount plus 15 % or 75 in the
-currency, whichever is less (https://pay.amazon.com/help/201212360).
+a further charge a Chargeable permission and at most its ``amountBalance``; at most 10 refunds
+per charge, and no more than the charge's captured amount plus 15 % or 75 in the currency,
+whichever is less (https://pay.amazon.com/help/201212360).
+
+The order's first charge (from checkout, or the saved wallet) is ``orders.charge_id``, settled
+with the order (``reconcile.py``); further charges are rows of ``charges``, numbered 2, 3, …
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.engine import Row
 
 from ..amazon_pay import AmazonPayError
@@ -41,8 +53,27 @@ refunds_table = db.Table(
     sa.Column("reason", sa.String(64)),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.Column("charge_id", sa.String(64)),  # the charge it refunds
+)
+#: Further charges: a row is written before Create Charge is sent (state ``Unconfirmed``), so that
+#: a lost answer is asked again with the same idempotency key and amount, never charged twice.
+charges_table = db.Table(
+    "charges",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),  # 2, 3, …: the order's first charge is 1
+    sa.Column("charge_id", sa.String(64), unique=True),  # Amazon's, once it answered
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(64)),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("updated_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("order_id", "number", name="uq_charges_order_number"),
 )
 
+SOFT_DESCRIPTOR = "Trailhead Supply"  # on the buyer's statement (at most 16 characters)
+MAX_CHARGES = 25  # per one-time Charge Permission
+PENDING_CHARGE_STATES = ("AuthorizationInitiated", "CaptureInitiated")
 MAX_REFUNDS = 10
 OVER_REFUND_SHARE = Decimal("0.15")
 OVER_REFUND_CAP = Decimal(75)
@@ -52,10 +83,24 @@ class Refused(ValueError):
     """Amazon's rules (or Amazon itself) forbid this action now: the message says why, plainly."""
 
 
-def charge_of(order: orders.Order) -> dict[str, Any]:
-    if not order.charge_id:
-        raise Refused("This order has no charge at Amazon Pay.")
-    return client().get_charge(order.charge_id).body
+def charge_of(order: orders.Order, charge_id: str | None = None) -> dict[str, Any]:
+    """Get Charge: the order's first charge, or ``charge_id`` if it is one of the order's."""
+    charge_id = charge_id or order.charge_id
+    if not charge_id or charge_id not in charge_ids(order):
+        raise Refused("This order has no such charge at Amazon Pay.")
+    return _send(lambda: client().get_charge(charge_id))
+
+
+def charge_ids(order: orders.Order) -> list[str]:
+    """Amazon's ids of the order's charges, first to last."""
+    further = [row.charge_id for row in further_charges(order) if row.charge_id]
+    return ([order.charge_id] if order.charge_id else []) + further
+
+
+def further_charges(order: orders.Order) -> list[Row]:
+    query = sa.select(charges_table).where(charges_table.c.order_id == order.id).order_by(charges_table.c.number)
+    with read() as connection:
+        return connection.execute(query).all()
 
 
 def _amount(value: dict[str, str] | None) -> Decimal:
@@ -63,9 +108,10 @@ def _amount(value: dict[str, str] | None) -> Decimal:
 
 
 def capture(order: orders.Order, amount: Decimal, carrier: str = "", tracking: str = "") -> orders.Order:
-    """Capture ``amount`` of the order's authorized charge (the order ships); with a carrier and
-    tracking number, also a Delivery Tracker, so that Amazon can tell the buyer on Alexa when the
-    parcel is out for delivery and delivered."""
+    """Capture ``amount`` of the order's authorized charge (the order ships; a part of it when
+    the rest ships later, with a further charge); with a carrier and tracking number, also a
+    Delivery Tracker, so that Amazon can tell the buyer on Alexa when the parcel is out for
+    delivery and delivered."""
     with order_lock(order.reference):
         order = orders.by_reference(order.reference)
         charge = charge_of(order)
@@ -78,18 +124,112 @@ def capture(order: orders.Order, amount: Decimal, carrier: str = "", tracking: s
         answer = _send(
             lambda: client().capture_charge(
                 order.charge_id,
-                {"captureAmount": amazon_price(amount, order.currency), "softDescriptor": "Trailhead Supply"},
+                {"captureAmount": amazon_price(amount, order.currency), "softDescriptor": SOFT_DESCRIPTOR},
                 idempotency_key=f"{order.reference}-capture",
             )
         )
         state = answer["statusDetails"]["state"]
         order = orders.note(order, f"Captured {amount} {order.currency} (Capture Charge: {state})", "shipped")
         if carrier and tracking:
-            order = _track(order, carrier, tracking)
+            order = _track(order, carrier, tracking, "tracker")
         return order
 
 
-def _track(order: orders.Order, carrier: str, tracking: str) -> orders.Order:
+def charge_further(
+    order: orders.Order, amount: Decimal, number: int, carrier: str = "", tracking: str = ""
+) -> orders.Order:
+    """The next parcel of a split shipment: Create Charge on the order's Charge Permission for
+    ``amount``, captured at once. ``number`` (2, 3, …) comes from the form the merchant saw and
+    makes the idempotency key (``ORD-…-charge-2``): a double submit changes nothing, and after a
+    lost answer the same request is sent again, so Amazon replays its answer instead of
+    charging twice."""
+    with order_lock(order.reference):
+        order = orders.by_reference(order.reference)
+        done = further_charges(order)
+        asked = next((row for row in done if row.number == number), None)
+        if asked is not None and asked.state != "Unconfirmed":
+            return order  # this form was submitted already: Amazon answered it
+        if asked is None:
+            if number != len(done) + 2:
+                return order  # an old form: the page has changed since
+            amount = _chargeable(order, amount, len(done) + 1)
+            _store_asked_charge(order, number, amount)
+        else:
+            amount = asked.amount  # the same request again, for Amazon to replay
+        try:
+            answer = _send(
+                lambda: client().create_charge(
+                    _further_charge(order, amount), idempotency_key=f"{order.reference}-charge-{number}"
+                )
+            )
+        except Refused as refused:
+            if isinstance(refused.__cause__, AmazonPayError) and not no_answer(refused.__cause__):
+                _charge_answered(order, number, None, "Refused", refused.__cause__.reason_code)
+            raise
+        state = answer["statusDetails"]["state"]
+        _charge_answered(order, number, answer["chargeId"], state, answer["statusDetails"].get("reasonCode"))
+        step = "shipped" if state == "Captured" else None
+        order = orders.note(order, f"Further charge {number}: {amount} {order.currency} (Create Charge: {state})", step)
+        if carrier and tracking:
+            order = _track(order, carrier, tracking, f"tracker-{number}")
+        return order
+
+
+def _chargeable(order: orders.Order, amount: Decimal, charges: int) -> Decimal:
+    """Amazon's rules for one more charge on the order's Charge Permission, checked first."""
+    if not order.charge_permission_id:
+        raise Refused("This order has no Charge Permission at Amazon Pay.")
+    permission = _send(lambda: client().get_charge_permission(order.charge_permission_id))
+    details = permission["statusDetails"]
+    if details["state"] != "Chargeable":
+        reasons = ", ".join(reason["reasonCode"] for reason in details.get("reasons") or [])
+        raise Refused(
+            f"Amazon Pay can charge a Chargeable Charge Permission only; this one is {details['state']}"
+            + (f" ({reasons})." if reasons else ".")
+        )
+    if charges >= MAX_CHARGES:
+        raise Refused(f"Amazon Pay allows at most {MAX_CHARGES} charges on one order's Charge Permission.")
+    balance = _amount((permission.get("limits") or {}).get("amountBalance"))
+    amount = quantize(amount, order.currency)
+    if not Decimal(0) < amount <= balance:
+        raise Refused(
+            f"Charge between 0 and the {balance} {order.currency} left on the Charge Permission "
+            "(the order's amount, less what was captured or is still authorized)."
+        )
+    return amount
+
+
+def _further_charge(order: orders.Order, amount: Decimal) -> dict[str, Any]:
+    return {
+        "chargePermissionId": order.charge_permission_id,
+        "chargeAmount": amazon_price(amount, order.currency),
+        "captureNow": True,  # it ships now
+        "softDescriptor": SOFT_DESCRIPTOR,
+        "canHandlePendingAuthorization": current_app.config["AMAZON_PAY_CAN_HANDLE_PENDING_AUTHORIZATION"],
+        "merchantMetadata": {"merchantReferenceId": order.reference},
+    }
+
+
+def _store_asked_charge(order: orders.Order, number: int, amount: Decimal) -> None:
+    at = now()
+    with write() as connection:
+        connection.execute(
+            sa.insert(charges_table).values(
+                order_id=order.id, number=number, amount=amount, state="Unconfirmed", created_at=at, updated_at=at
+            )
+        )
+
+
+def _charge_answered(order: orders.Order, number: int, charge_id: str | None, state: str, reason: str | None) -> None:
+    with write() as connection:
+        connection.execute(
+            sa.update(charges_table)
+            .where(charges_table.c.order_id == order.id, charges_table.c.number == number)
+            .values(charge_id=charge_id, state=state, reason=reason, updated_at=now())
+        )
+
+
+def _track(order: orders.Order, carrier: str, tracking: str, action: str) -> orders.Order:
     """Delivery Tracker for the shipment (https://developer.amazon.com/docs/amazon-pay-api-v2/delivery-tracker.html).
     The money is captured already: a refused tracker is noted, not an error."""
     try:
@@ -98,7 +238,7 @@ def _track(order: orders.Order, carrier: str, tracking: str) -> orders.Order:
                 "chargePermissionId": order.charge_permission_id,
                 "deliveryDetails": [{"trackingNumber": tracking[:64], "carrierCode": carrier}],
             },
-            idempotency_key=f"{order.reference}-tracker",
+            idempotency_key=f"{order.reference}-{action}",
         )
     except AmazonPayError as error:
         return orders.note(order, f"Delivery Tracker not sent: {error.reason_code} ({error.message})")
@@ -118,31 +258,34 @@ def cancel(order: orders.Order) -> orders.Order:
         )
 
 
-def refund(order: orders.Order, amount: Decimal, number: int) -> orders.Order:
-    """Refund ``amount``; ``number`` counts this order's refunds (1, 2, …) and comes from the
-    form the merchant saw, so that a double submit sends the same idempotency key."""
+def refund(order: orders.Order, amount: Decimal, number: int, charge_id: str | None = None) -> orders.Order:
+    """Refund ``amount`` of one of the order's charges (default: the first). ``number`` counts
+    this order's refunds (1, 2, …) and comes from the form the merchant saw, so that a double
+    submit sends the same idempotency key."""
     with order_lock(order.reference):
         order = orders.by_reference(order.reference)
-        charge = charge_of(order)
+        charge = charge_of(order, charge_id)
+        charge_id = charge["chargeId"]
         captured = _amount(charge.get("captureAmount"))
         done = refunds_of(order)
         if number != len(done) + 1:
             return order  # this form was submitted already: the refund exists
-        if len(done) >= MAX_REFUNDS:
+        of_charge = [row for row in done if (row.charge_id or order.charge_id) == charge_id]
+        if len(of_charge) >= MAX_REFUNDS:
             raise Refused(f"Amazon Pay allows at most {MAX_REFUNDS} refunds per charge.")
         amount = quantize(amount, order.currency)
-        allowed = captured + min(captured * OVER_REFUND_SHARE, OVER_REFUND_CAP) - refunded_total(done)
+        allowed = captured + min(captured * OVER_REFUND_SHARE, OVER_REFUND_CAP) - refunded_total(of_charge)
         if not Decimal(0) < amount <= quantize(allowed, order.currency):
             raise Refused(
                 f"Refund between 0 and {quantize(allowed, order.currency)} {order.currency} "
-                "(what was captured and not refunded, plus Amazon's small margin)."
+                "(what this charge captured and was not refunded, plus Amazon's small margin)."
             )
         answer = _send(
             lambda: client().create_refund(
                 {
-                    "chargeId": order.charge_id,
+                    "chargeId": charge_id,
                     "refundAmount": amazon_price(amount, order.currency),
-                    "softDescriptor": "Trailhead Supply",
+                    "softDescriptor": SOFT_DESCRIPTOR,
                 },
                 idempotency_key=f"{order.reference}-refund-{number}",
             )
@@ -167,6 +310,7 @@ def _store_refund(order: orders.Order, refund: dict[str, Any], amount: Decimal) 
             sa.insert(refunds_table).values(
                 refund_id=refund["refundId"],
                 order_id=order.id,
+                charge_id=refund["chargeId"],
                 amount=amount,
                 state=refund["statusDetails"]["state"],
                 reason=refund["statusDetails"].get("reasonCode"),
@@ -200,11 +344,7 @@ def settle_refund(refund_id: str) -> str:
         ).scalar()
     if updated is None:
         return "refund unchanged or unknown"
-    with read() as connection:
-        row = connection.execute(
-            sa.select(orders.orders_table.c.reference).where(orders.orders_table.c.id == updated)
-        ).first()
-    order = orders.by_reference(row.reference)
+    order = _order_of(updated)
     words = {"Refunded": "Refund completed", "Declined": "Refund DECLINED: refund the buyer by another means"}
     step = {"Refunded": "refunded", "Declined": "refund_declined"}.get(state)
     orders.note(
@@ -213,10 +353,60 @@ def settle_refund(refund_id: str) -> str:
     return f"{order.reference}: refund {state}"
 
 
+def is_further_charge(charge_id: str) -> bool:
+    with read() as connection:
+        return (
+            connection.execute(sa.select(charges_table.c.id).where(charges_table.c.charge_id == charge_id)).first()
+            is not None
+        )
+
+
+def settle_charge(charge_id: str) -> str:
+    """Amazon's news about a further charge (IPN or reconcile): read it and store its state; a
+    capture tells the buyer it shipped."""
+    charge = client().get_charge(charge_id).body
+    state, reason = charge["statusDetails"]["state"], charge["statusDetails"].get("reasonCode")
+    with write() as connection:
+        updated = connection.execute(
+            sa.update(charges_table)
+            .where(charges_table.c.charge_id == charge_id, charges_table.c.state != state)
+            .values(state=state, reason=reason, updated_at=now())
+            .returning(charges_table.c.order_id)
+        ).scalar()
+    if updated is None:
+        return "charge unchanged or unknown"
+    order = _order_of(updated)
+    amount = f"{charge['chargeAmount']['amount']} {order.currency}"
+    if state == "Captured":
+        orders.note(order, f"Further charge captured: {amount}", "shipped")
+    else:
+        orders.note(order, f"Further charge {state}{f' ({reason})' if reason else ''}: {amount}")
+    return f"{order.reference}: further charge {state}"
+
+
+def _order_of(order_id: int) -> orders.Order:
+    with read() as connection:
+        reference = connection.execute(
+            sa.select(orders.orders_table.c.reference).where(orders.orders_table.c.id == order_id)
+        ).scalar()
+    return orders.by_reference(reference)
+
+
 def pending_refunds(limit: int = 200) -> list[str]:
     with read() as connection:
         return list(
             connection.execute(
                 sa.select(refunds_table.c.refund_id).where(refunds_table.c.state == "RefundInitiated").limit(limit)
+            ).scalars()
+        )
+
+
+def pending_charges(limit: int = 200) -> list[str]:
+    with read() as connection:
+        return list(
+            connection.execute(
+                sa.select(charges_table.c.charge_id)
+                .where(charges_table.c.state.in_(PENDING_CHARGE_STATES), charges_table.c.charge_id.is_not(None))
+                .limit(limit)
             ).scalars()
         )

@@ -1,6 +1,6 @@
 """The lifecycle's background work, one pass at a time: ``flask amazon-pay reconcile`` (cron in
 production) and the demo's timer. A pass settles every open order (``reconcile.py``) and every
-refund still on its way (``backoffice.py``) from Amazon's state, then sends the buyer's e-mails
+refund and further charge still on its way (``backoffice.py``) from Amazon's state, then sends the buyer's e-mails
 waiting in the outbox (``notifications.py``).
 """
 
@@ -22,11 +22,15 @@ cli = AppGroup("amazon-pay", help="Amazon Pay jobs for the shop's orders.")
 
 def one_pass() -> reconcile.Pass:
     outcome = reconcile.reconcile_pass()
-    for refund_id in backoffice.pending_refunds():
-        try:
-            backoffice.settle_refund(refund_id)
-        except AmazonPayError as error:
-            log.warning("reconcile: refund %s: %s %s", refund_id, error.status, error.reason_code)
+    for kind, pending, settle in (
+        ("refund", backoffice.pending_refunds, backoffice.settle_refund),
+        ("further charge", backoffice.pending_charges, backoffice.settle_charge),
+    ):
+        for object_id in pending():
+            try:
+                settle(object_id)
+            except AmazonPayError as error:
+                log.warning("reconcile: %s %s: %s %s", kind, object_id, error.status, error.reason_code)
     notifications.deliver()  # after settling: this pass's news goes out in this pass
     return outcome
 

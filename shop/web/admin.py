@@ -4,10 +4,12 @@
   ``ADMIN_PASSWORD_HASH``, a Werkzeug password hash: ``flask admin-password`` makes one);
   session-based, CSRF on every form; wrong passwords make the name wait (refused, never slept).
 - **Orders**: the list (newest first, 25 a page, by state) and one order, with Amazon's
-  objects read live: **Get Charge Permission** and **Get Charge** (states, reasons, amounts).
+  objects read live: **Get Charge Permission** and **Get Charge** for each of its charges
+  (states, reasons, authorized, captured and refunded amounts).
 - **Actions** on an order, each one Amazon operation with an idempotency key derived from the
   order and the action (``shop.lifecycle.backoffice``): **Capture Charge** (full or part, when
-  it ships), **Cancel Charge** (release the authorization), **Create Refund** (full or part,
+  it ships), **Create Charge** (a further charge for the rest of a split shipment), **Cancel
+  Charge** (release the authorization), **Create Refund** (of one of its charges, full or part,
   several). What Amazon's rules forbid is refused with a plain message.
 - **Outbox**: the e-mails to buyers, sent or waiting, with their last error.
 - **Integration status**: the signature self-check (also ``flask amazon-pay-check``).
@@ -127,38 +129,50 @@ def order_detail(reference: str):
             404, "No such order", "There is no order with this reference.", (url_for("admin.order_list"), "Orders")
         )
     refunds = backoffice.refunds_of(order)
+    further = backoffice.further_charges(order)
+    asked = next((row for row in further if row.state == "Unconfirmed"), None)  # no answer yet
     return render_template(
         "admin/order.html",
         order=order,
         events=orders.events(order),
-        amazon=_amazon_view(order),
+        amazon=_amazon_view(order, further),
         refunds=refunds,
         refund_number=len(refunds) + 1,
+        further_unconfirmed=asked,
+        charge_number=asked.number if asked else len(further) + 2,
         carriers=CARRIERS,
     )
+
+
+ACTIONS = {"capture": "Capture", "charge": "Further charge", "cancel": "Cancel", "refund": "Refund"}
 
 
 @bp.post("/orders/<reference>/<action>")
 @admin_required
 def act(reference: str, action: str):
-    """Capture, cancel or refund (POST, CSRF-checked); 303 back to the order, with what happened."""
+    """Capture, further charge, cancel or refund (POST, CSRF-checked); 303 back to the order,
+    with what happened."""
     order = orders.by_reference(reference[:40])
-    if order is None or action not in ("capture", "cancel", "refund"):
+    if order is None or action not in ACTIONS:
         raise Problem(
             404, "No such order", "There is no order with this reference.", (url_for("admin.order_list"), "Orders")
         )
+    form = request.form
+    carrier, tracking = form.get("carrier", "")[:32], form.get("tracking", "").strip()[:64]
+    number = form.get("number", type=int) or 0
     try:
         if action == "capture":
-            form = request.form
-            backoffice.capture(order, _amount(), form.get("carrier", "")[:32], form.get("tracking", "").strip()[:64])
+            backoffice.capture(order, _amount(), carrier, tracking)
+        elif action == "charge":
+            backoffice.charge_further(order, _amount(), number, carrier, tracking)
         elif action == "cancel":
             backoffice.cancel(order)
         else:
-            backoffice.refund(order, _amount(), request.form.get("number", type=int) or 0)
-        flash(f"{action.title()}: sent to Amazon Pay.", "info")
+            backoffice.refund(order, _amount(), number, form.get("charge_id", "")[:64] or None)
+        flash(f"{ACTIONS[action]}: sent to Amazon Pay.", "info")
     except backoffice.Refused as refused:
         log.info("admin: %s of %s refused: %s", action, order.reference, refused)
-        flash(f"{action.title()} not done: {refused}", "error")
+        flash(f"{ACTIONS[action]} not done: {refused}", "error")
     return redirect(url_for("admin.order_detail", reference=order.reference), code=303)
 
 
@@ -169,22 +183,32 @@ def _amount() -> Decimal:
         raise backoffice.Refused("The amount must be a number such as 12.50.") from None
 
 
-def _amazon_view(order: orders.Order) -> dict[str, Any]:
-    """Amazon's objects for this order, read now; what could not be read is said so."""
-    view: dict[str, Any] = {"charge_permission": None, "charge": None, "errors": []}
-    for name, object_id, read in (
-        ("charge_permission", order.charge_permission_id, amazon_pay().get_charge_permission),
-        ("charge", order.charge_id, amazon_pay().get_charge),
-    ):
-        if not object_id:
-            continue
-        try:
-            view[name] = read(object_id).body
-        except AmazonPayError as error:
-            view["errors"].append(
-                f"{name.replace('_', ' ').title()}: Amazon Pay said {error.status} {error.reason_code}"
-            )
+def _amazon_view(order: orders.Order, further: list) -> dict[str, Any]:
+    """Amazon's objects for this order, read now (Get Charge Permission, Get Charge for each of
+    its charges); what could not be read is said so. ``charges``: one line per charge, first to
+    last, with Amazon's Charge (None if unread) and, for a further charge, the shop's row (a
+    further charge Amazon refused or did not answer has no Charge)."""
+    view: dict[str, Any] = {"charge_permission": None, "charges": [], "errors": []}
+    client = amazon_pay()
+    if order.charge_permission_id:
+        view["charge_permission"] = _read(
+            view, "Charge Permission", client.get_charge_permission, order.charge_permission_id
+        )
+    lines = [(1, order.charge_id, None)] if order.charge_id else []
+    lines += [(row.number, row.charge_id, row) for row in further]
+    for number, charge_id, row in lines:
+        charge = _read(view, f"Charge {number}", client.get_charge, charge_id) if charge_id else None
+        view["charges"].append({"number": number, "charge": charge, "row": row})
+    view["charge"] = view["charges"][0]["charge"] if view["charges"] else None
     return view
+
+
+def _read(view: dict[str, Any], name: str, read: Callable, object_id: str) -> dict[str, Any] | None:
+    try:
+        return read(object_id).body
+    except AmazonPayError as error:
+        view["errors"].append(f"{name}: Amazon Pay said {error.status} {error.reason_code}")
+        return None
 
 
 @bp.get("/status")

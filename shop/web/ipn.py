@@ -5,8 +5,10 @@ Amazon Pay step: **IPN**
 (https://developer.amazon.com/docs/amazon-pay-checkout/setting-up-instant-payment-notifications.html).
 The SNS envelope is verified (``shop.amazon_pay.ipn``); the message is only a hint, so the
 object it names is read from Amazon and applied to the order by the same code as every other
-path (``reconcile.settle_notified``). Each NotificationId is handled once; duplicates and
-out-of-order deliveries change nothing (Amazon's state is read fresh each time).
+path (``reconcile.settle_notified``; a refund, or a further charge of a split shipment, by the
+back office's ``settle_refund`` and ``settle_charge``, as the reconcile pass). Each
+NotificationId is handled once; duplicates and out-of-order deliveries change nothing (Amazon's
+state is read fresh each time).
 
 Answers: 200 for a genuine message (also for an object the shop does not know, and when
 Amazon could not be read: the reconcile pass settles the order later), 400 for a message
@@ -72,6 +74,8 @@ def _handle(notification: Notification):
         with within(READ_DEADLINE):
             if object_type == "REFUND":
                 outcome = backoffice.settle_refund(object_id)
+            elif object_type == "CHARGE" and backoffice.is_further_charge(object_id):
+                outcome = backoffice.settle_charge(object_id)  # a split shipment's later charge
             else:
                 outcome = reconcile.settle_notified(object_type, object_id, message.get("ChargePermissionId"))
     except AmazonPayError as error:

@@ -146,7 +146,7 @@ def authorized(app, reference: str) -> Decimal:
 def act(browser, reference: str, action: str, **form) -> str:
     page = text(browser.get(f"/admin/orders/{reference}"))
     token = CSRF.search(page)[1]
-    number = re.search(r'name="number" value="(\d+)"', page)
+    number = re.search(rf'action="[^"]*/{action}".*?name="number" value="(\d+)"', page, re.S)  # the form's own
     data = {"csrf_token": token, **({"number": number[1]} if number and action == "refund" else {}), **form}
     answer = browser.post(f"/admin/orders/{reference}/{action}", data=data)
     assert answer.status_code == 303, text(answer)

@@ -32,11 +32,14 @@ def error_of(call, *args, **kwargs) -> AmazonPayError:
     return caught.value
 
 
-def checkout(client, buyer, amount="100.00", currency="USD", intent="Confirm", **payment_details) -> dict:
-    """A whole checkout of ``amount``: ``payment_details`` (allowOvercharge, extendExpiration) go
-    into the button's payload, where Amazon lets them be set (at creation only)."""
+def checkout(
+    client, buyer, amount="100.00", currency="USD", intent="Confirm", instrument="1111", **payment_details
+) -> dict:
+    """A whole checkout of ``amount`` paid with ``instrument``: ``payment_details``
+    (allowOvercharge, extendExpiration) go into the button's payload, where Amazon lets them be
+    set (at creation only)."""
     payload = buyer.button_payload(paymentDetails=payment_details) if payment_details else None
-    session_id = buyer.sign_in(payload=payload)
+    session_id = buyer.sign_in(payload=payload, instrument=instrument)
     buyer.client.update_checkout_session(
         session_id,
         {
@@ -400,3 +403,18 @@ def test_a_declined_refund_does_not_use_up_the_amount(client, buyer, sim, ipn_lo
     sim.advance(31)
     assert state_of(client.get_refund(again["refundId"]).body) == ("Refunded",)
     assert client.get_charge(charge_id).body["refundedAmount"] == usd("100.00")
+
+
+def test_the_0505_instrument_declines_every_refund_without_a_header(client, buyer, sim, ipn_log):
+    """The simulator's own instrument ``0505`` (SIMULATOR CHOICE, docs/simulator.md) pays, and its
+    refunds are declined as ``AmazonRejected`` would decline them
+    (https://developer.amazon.com/docs/amazon-pay-checkout/sandbox-simulations.html): what a
+    browser, which sends no simulation header, needs to show a declined refund."""
+    charge_id = checkout(client, buyer, "100.00", intent="AuthorizeWithCapture", instrument="0505")["chargeId"]
+    assert state_of(client.get_charge(charge_id).body) == ("Captured",)
+    asked = refund(client, charge_id, "40.00").body
+    assert state_of(asked) == ("RefundInitiated",)
+    sim.advance(31)
+    assert state_of(client.get_refund(asked["refundId"]).body) == ("Declined", "AmazonRejected")
+    assert ("REFUND", asked["refundId"], "Declined (AmazonRejected)") in ipn_log(3)
+    assert client.get_charge(charge_id).body["refundedAmount"] is None  # nothing went back to the buyer
