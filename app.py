@@ -12,10 +12,13 @@ import os
 
 import click
 
-from shop import create_app
+from shop import config, create_app
 from shop.lifecycle import jobs
 
-app = create_app()
+try:
+    app = create_app()
+except config.ConfigError as error:  # one line naming the setting, not a traceback
+    config.stop(error)
 
 
 def _served_by_flask_run() -> bool:
@@ -29,14 +32,17 @@ def _served_by_flask_run() -> bool:
 
 if _served_by_flask_run():
     if app.config["AMAZON_PAY_MODE"] == "simulator":
-        from simulator.embedded import serve_in_background
+        from simulator.embedded import PortTaken, serve_in_background
 
         # The simulator sends its Instant Payment Notifications to the shop's endpoint, as
         # Amazon does to the URL a merchant enters in Seller Central.
-        serve_in_background(
-            app.config["AMAZON_PAY_ENDPOINT"],
-            app.config["AMAZON_PAY_SIMULATOR_KEYS"],
-            ipn_url=app.config["SHOP_URL"] + "/amazon-pay/ipn",
-        )
+        try:
+            serve_in_background(
+                app.config["AMAZON_PAY_ENDPOINT"],
+                app.config["AMAZON_PAY_SIMULATOR_KEYS"],
+                ipn_url=app.config["SHOP_URL"] + "/amazon-pay/ipn",
+            )
+        except PortTaken as error:
+            raise SystemExit(f"The demo cannot start: {error}") from None
     # The demo settles open orders by itself; production runs `flask amazon-pay reconcile` from cron.
     jobs.run_every(app, float(os.environ.get("RECONCILE_EVERY_SECONDS", "60")))

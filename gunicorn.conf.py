@@ -10,6 +10,8 @@ database), one charge per order (idempotency keys derived from the order).
 
 import os
 
+from shop.config import check_at_start_up
+
 bind = os.environ.get("SHOP_BIND", "127.0.0.1:8000")
 # Two or three per core is gunicorn's advice; the shop mostly waits on Amazon and the database.
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
@@ -22,3 +24,8 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 # gunicorn's control socket is one per user by default; two instances on one machine (tests,
 # the benchmark, a blue/green deploy) would fight over it, and the shop has no use for it.
 control_socket_disable = True
+
+
+# The settings are checked here, before gunicorn starts anything: a wrong one is one line that
+# names it and exit status 1 (a worker would only make gunicorn say "Worker failed to boot").
+check_at_start_up()

@@ -189,7 +189,11 @@ class HttpBuyer:
         """Pay with the saved wallet, submitted to each of ``shops`` at once; every page must
         say the order is paid. Returns the pages."""
         urls = [f"{shop}/account/wallet/pay" for shop in shops]
-        pages = [answer.text for answer in self.at_once("wallet_pay", "POST", urls, 200, data=form)]
+        paid = self.at_once("wallet_pay", "POST", urls, 303, data=form)  # to the payment's own page
+        pages = [
+            self._send("wallet_paid", "GET", shop + answer.headers["Location"], 200).text
+            for shop, answer in zip(shops, paid, strict=True)
+        ]
         for page in pages:
             if SUCCESS not in page:
                 raise StepFailed("wallet_pay", 200, "not the success page: " + _problem_title(page))

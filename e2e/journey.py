@@ -269,5 +269,6 @@ class Journey:
         """Account page, "Pay … with …" (``click`` may replace the plain click): the result page's outcome."""
         page = self.page
         (click or Locator.click)(page.get_by_test_id("pay-with-wallet"))
-        expect(page).to_have_url(f"{self.shop_url}/account/wallet/pay")
+        # Post/Redirect/Get: the outcome has a page of its own, safe to reload.
+        expect(page).to_have_url(re.compile(rf"^{re.escape(self.shop_url)}/account/wallet/payments/ORD-"))
         return self.outcome()

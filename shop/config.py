@@ -14,7 +14,7 @@ import re
 import secrets
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -36,6 +36,22 @@ _PLACEHOLDER = re.compile(r"X{6,}|^your[-_ ]|^<.*>$|change[-_ ]?me|^\.\.\.$", re
 
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message names it and says what to do."""
+
+
+def stop(error: ConfigError) -> NoReturn:
+    """End the start-up on a bad setting: one line on stderr that names it, exit status 1, no
+    traceback (``app.py`` for ``flask run`` and every ``flask`` command; ``gunicorn.conf.py``)."""
+    where = "" if ".env.example" in str(error) else " (set in .env or the environment; see .env.example)"
+    raise SystemExit(f"Configuration error: {' '.join(str(error).split())}{where}")
+
+
+def check_at_start_up(instance_path: str | None = None) -> None:
+    """The settings checked once before an app server starts its workers (gunicorn's master)."""
+    instance = instance_path or os.environ.get("SHOP_INSTANCE_PATH") or str(Path(__file__).parents[1] / "instance")
+    try:
+        load(instance)
+    except ConfigError as error:
+        stop(error)
 
 
 def load(instance_path: str, environ: os._Environ | dict[str, str] | None = None) -> dict[str, Any]:

@@ -15,3 +15,10 @@ STORE_ID = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
 def text(response) -> str:
     """The body of a Flask test client's response, as text."""
     return response.get_data(as_text=True)
+
+
+def shown_after_post(browser, response):
+    """The page a browser shows after sending a form: a form's answer is always a 303 to a GET
+    page (Post/Redirect/Get), never a page of its own; that page is fetched and returned."""
+    assert response.status_code == 303, (response.status_code, text(response)[:300])
+    return browser.get(response.headers["Location"])

@@ -223,10 +223,14 @@ def status():
 @click.command("amazon-pay-check")
 @with_appcontext
 def check_command():
-    """Sign one harmless request and say whether Amazon Pay accepts the keys."""
+    """Sign one harmless request and say whether Amazon Pay accepts the keys (starts no server:
+    in simulator mode the demo must be running)."""
     client = current_app.extensions["amazon_pay"]
     result = check_signature(client)
-    click.echo(f"{client.base_url} ({client.public_key_id}): {result.summary}\n{result.detail}")
+    click.secho(f"{client.base_url} ({client.public_key_id}): {result.summary}", fg="green" if result.ok else "red")
+    click.echo(result.detail)
+    if not result.ok and current_app.config["AMAZON_PAY_MODE"] == "simulator":
+        click.echo("Simulator mode: the simulator runs inside the demo; start it first with `make demo`.")
     raise SystemExit(0 if result.ok else 1)
 
 

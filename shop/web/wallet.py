@@ -229,6 +229,17 @@ def pay_with_wallet():
         cart.clear(session)
     elif order.status == "failed":
         cart.retire_identity(session)
+    return redirect(url_for("wallet.payment", reference=order.reference), code=303)
+
+
+@bp.get("/wallet/payments/<reference>")
+def payment(reference: str):
+    """The outcome of a wallet payment, on a page of its own (Post/Redirect/Get: a reload shows
+    it again and never pays twice). It shows the order as the payment left it; the order page
+    (its "Check the order again" link) asks Amazon again."""
+    order = orders.by_reference(reference[:40])
+    if order is None or order.owner != owner_key() or not order.payment_request.startswith("wallet:"):
+        raise Problem(404, "Payment not found", "There is no such payment in this browser.", _account_link())
     return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or ""))
 
 

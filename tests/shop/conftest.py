@@ -155,8 +155,11 @@ class WalletBuyer(ShopBuyer):
     def pay_with_wallet(self, payment_request: str | None = None):
         page = self.account()
         payment_request = payment_request or re.search(r'name="payment_request" value="([0-9a-f]{32})"', page)[1]
+        # What the browser shows: the outcome (or the problem) on the GET page the form's 303 names.
         return self.web.post(
-            "/account/wallet/pay", data={"csrf_token": self.csrf(), "payment_request": payment_request}
+            "/account/wallet/pay",
+            data={"csrf_token": self.csrf(), "payment_request": payment_request},
+            follow_redirects=True,
         )
 
     def update_wallet(self, cancel: bool = False, **choice):

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 import shop
 from shop.lifecycle import db, orders
 from shop.money import Totals
-from tests.support import text
+from tests.support import shown_after_post, text
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGES = ("/admin/", "/admin/status", "/admin/orders/ORD-00000000")
@@ -23,6 +23,15 @@ PAGES = ("/admin/", "/admin/status", "/admin/orders/ORD-00000000")
 def sign_in(browser, username="admin", password="demo"):
     token = CSRF.search(text(browser.get("/")))[1]  # the session's token (any page's form)
     return browser.post("/admin/login", data={"csrf_token": token, "username": username, "password": password})
+
+
+def refused(browser, username="admin", password="demo"):
+    """A sign-in that fails: the page the browser lands on (a GET, after the form's 303)."""
+    return shown_after_post(browser, sign_in(browser, username, password))
+
+
+def signed_in(answer) -> bool:
+    return answer.status_code == 303 and answer.headers["Location"].startswith("/admin/")
 
 
 def test_a_visitor_is_sent_to_sign_in_and_buyer_pages_never_link_the_back_office(shop_app, make_shop_buyer):
@@ -39,26 +48,29 @@ def test_a_visitor_is_sent_to_sign_in_and_buyer_pages_never_link_the_back_office
 def test_wrong_passwords_make_the_name_wait(shop_app):
     browser = shop_app.test_client()
     for _ in range(4):
-        assert sign_in(browser, password="guess").status_code == 403
-    assert sign_in(browser, password="guess").status_code == 403  # the fifth: now it waits
-    waiting = sign_in(browser, password="demo")  # even the right password, while it waits
+        assert refused(browser, password="guess").status_code == 403
+    assert refused(browser, password="guess").status_code == 403  # the fifth: now it waits
+    waiting = refused(browser, password="demo")  # even the right password, while it waits
     assert waiting.status_code == 429 and "Try again after" in text(waiting)
+    assert browser.get("/admin/").status_code == 302  # still signed out
     with shop_app.app_context(), db.write() as connection:  # the wait is over
         connection.execute(sa.update(db.db.metadata.tables["admin_login_failures"]).values(locked_until=None))
-    assert sign_in(browser).status_code == 303
+    assert signed_in(sign_in(browser))
     assert browser.get("/admin/").status_code == 200
 
 
 def test_the_sign_in_form_needs_its_csrf_token(shop_app):
-    answer = shop_app.test_client().post("/admin/login", data={"username": "admin", "password": "demo"})
+    browser = shop_app.test_client()
+    answer = shown_after_post(browser, browser.post("/admin/login", data={"username": "admin", "password": "demo"}))
     assert answer.status_code == 400 and "expired" in text(answer)
+    assert browser.get("/admin/").status_code == 302  # not signed in
 
 
 def test_outside_the_demo_the_back_office_needs_a_configured_password(client, tmp_path, shop_config):
     sandbox = shop.create_app(shop_config(client, tmp_path, AMAZON_PAY_MODE="sandbox"))
     browser = sandbox.test_client()
     assert "not configured" in text(browser.get("/admin/login"))
-    assert sign_in(browser).status_code == 403  # "demo" is the demo's only
+    assert refused(browser).status_code == 403  # "demo" is the demo's only
     configured = shop.create_app(
         shop_config(
             client,
@@ -68,7 +80,7 @@ def test_outside_the_demo_the_back_office_needs_a_configured_password(client, tm
             ADMIN_PASSWORD_HASH=generate_password_hash("correct horse"),
         )
     )
-    assert sign_in(configured.test_client(), "owner", "correct horse").status_code == 303
+    assert signed_in(sign_in(configured.test_client(), "owner", "correct horse"))
 
 
 def test_flask_admin_password_prints_a_hash_of_the_password(shop_app):

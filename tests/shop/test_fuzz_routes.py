@@ -105,6 +105,8 @@ def send(web, method: str, path: str, **kwargs):
     if response.status_code >= 500:
         STATS["5xx"] += 1
         FAILURES.append(f"{method} {path} {kwargs!r:.200}: {response.status_code}")
+    if method not in ("GET", "HEAD") and response.status_code == 303 and response.headers["Location"] == "/problem":
+        return web.get("/problem")  # a form's problem is shown by a GET page: what the browser shows
     return response
 
 
@@ -112,7 +114,9 @@ def assert_clear(response, context: str = "") -> None:
     body = text(response)
     assert response.status_code < 500, f"{context}: {response.status_code}\n{body[:500]}"
     assert "Traceback" not in body, context
-    if 400 <= response.status_code < 500 and response.request.method != "HEAD":
+    if 400 <= response.status_code < 500 and response.request.mimetype == "application/json":
+        assert response.json["error"], context  # a fetch with a JSON body is answered in JSON
+    elif 400 <= response.status_code < 500 and response.request.method != "HEAD":
         assert response.mimetype == "text/html", context
         assert re.search(r"<h1[^>]*>\s*\S", body), f"{context}: no heading in the {response.status_code} page"
 

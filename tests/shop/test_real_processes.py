@@ -227,6 +227,10 @@ class Person(HttpBuyer):
     def visit(self, attempt: Attempt | None, method: str, path: str, data: dict | None = None):
         try:
             answer = self.http.request(method, self.shop + path, data=data, timeout=40, allow_redirects=False)
+            shown_at = answer.headers.get("Location", "") if method == "POST" else ""
+            if shown_at == "/problem" or shown_at.startswith("/account/wallet/payments/"):
+                # Post/Redirect/Get: a form's outcome or problem is on the GET page it names.
+                answer = self.http.get(self.shop + shown_at, timeout=40, allow_redirects=False)
         except requests.RequestException:
             self.stats["no answer"] += 1
             return None

@@ -19,7 +19,7 @@ import pytest
 
 import shop
 from shop.lifecycle import accounts, reconcile
-from tests.support import text
+from tests.support import shown_after_post, text
 
 
 def forged(buyer) -> dict[str, str]:
@@ -125,7 +125,7 @@ def test_sign_out_ends_the_session_for_every_copy_of_its_cookie(make_wallet_buye
     assert thief.web.get(f"/orders/{reference}").status_code == 404
     thief.add("trail-mug")
     paid = thief.web.post("/account/wallet/pay", data={"csrf_token": thief.csrf(), "payment_request": "0" * 32})
-    assert paid.status_code == 403
+    assert shown_after_post(thief.web, paid).status_code == 403
     assert buyer.web.get(f"/orders/{reference}").status_code == 404  # this browser is a stranger now too
 
 

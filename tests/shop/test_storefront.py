@@ -13,7 +13,7 @@ import re
 import pytest
 
 import shop
-from tests.support import text
+from tests.support import shown_after_post, text
 
 
 @pytest.fixture
@@ -65,13 +65,18 @@ def test_signature_is_computed_once_per_payload(buyer_browser, shop_app):
     ],
 )
 def test_bad_cart_input_is_refused_plainly(buyer_browser, form, message):
-    answer = buyer_browser.web.post("/cart/items", data={"csrf_token": buyer_browser.csrf(), **form})
+    answer = buyer_browser.web.post(
+        "/cart/items", data={"csrf_token": buyer_browser.csrf(), **form}, follow_redirects=True
+    )
     assert answer.status_code == 400 and message in text(answer)
     assert "Your cart is empty" in text(buyer_browser.web.get("/cart"))
 
 
 def test_forms_without_csrf_token_change_nothing(buyer_browser):
-    answer = buyer_browser.web.post("/cart/items", data={"product_id": "canvas-tote", "quantity": "1", "add": "1"})
+    answer = shown_after_post(
+        buyer_browser.web,
+        buyer_browser.web.post("/cart/items", data={"product_id": "canvas-tote", "quantity": "1", "add": "1"}),
+    )
     assert answer.status_code == 400 and "This page has expired" in text(answer)
     assert "Your cart is empty" in text(buyer_browser.web.get("/cart"))
 
@@ -94,7 +99,7 @@ def test_shop_refuses_an_address_it_cannot_ship_to(buyer_browser, sim):
     review = buyer_browser.click_amazon_pay(address="us-alaska")
     page = text(buyer_browser.web.get(review))
     assert "We do not ship to Alaska yet." in page and "Place order" not in page
-    placed = buyer_browser.place_order(review)
+    placed = shown_after_post(buyer_browser.web, buyer_browser.place_order(review))
     assert placed.status_code == 409 and "We cannot ship there" in text(placed)
     assert sim.counts()["counts"].get("charges", 0) == 0
 
@@ -232,8 +237,9 @@ def test_amazon_down_at_place_order_offers_a_way_back_and_charges_nothing(buyer_
         placed = buyer_browser.place_order(review)
     finally:
         client.base_url = real_base
-    page = text(placed)
-    assert placed.status_code == 503 and "Amazon Pay is not answering" in page
+    shown = shown_after_post(buyer_browser.web, placed)
+    page = text(shown)
+    assert shown.status_code == 503 and "Amazon Pay is not answering" in page
     assert f'href="{review.replace("&", "&amp;")}"' in page and "Back to your order review" in page
     assert sim.counts()["counts"].get("charges", 0) == 0
     retried = buyer_browser.place_order(review)  # Amazon is back: the same order goes through
@@ -251,6 +257,9 @@ def test_cart_changed_after_review_is_not_charged_unseen(buyer_browser, sim):
         "/checkout/place-order",
         data={"csrf_token": buyer_browser.csrf(), "amazonCheckoutSessionId": session_id, "reviewed": reviewed},
     )
-    assert placed.status_code == 409 and "Your cart has changed" in text(placed)
+    shown = shown_after_post(buyer_browser.web, placed)
+    assert shown.status_code == 409 and "Your cart has changed" in text(shown)
+    assert shown.request.path == "/problem"  # the address bar holds a page, not the form's URL
+    assert buyer_browser.web.get("/problem").status_code == 409  # a reload shows it again
     assert "$51.75" in text(buyer_browser.web.get(review))  # the review shows the new total
     assert buyer_browser.place_order(review).status_code == 303  # placed after seeing it

@@ -13,7 +13,7 @@ import re
 import pytest
 import requests
 
-from tests.support import text
+from tests.support import shown_after_post, text
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_visitors_who_are_not_signed_in_cannot_use_a_wallet(wallet_buyer, shop_a
     assert "Sign in with your Amazon account" in stranger.account()
     for path in ("/account/wallet/pay", "/account/wallet/remove"):
         answer = stranger.web.post(path, data={"csrf_token": stranger.csrf(), "payment_request": "0" * 32})
-        assert answer.status_code == 403
+        assert shown_after_post(stranger.web, answer).status_code == 403
     assert stranger.web.get("/account/wallet/updated?amazonCheckoutSessionId=x").status_code == 403
     assert "Ready to use." in wallet_buyer.account()  # untouched
 
@@ -115,7 +115,7 @@ def test_visitors_who_are_not_signed_in_cannot_use_a_wallet(wallet_buyer, shop_a
 def test_wallet_is_not_saved_without_sign_in(wallet_buyer, sim):
     wallet_buyer.add("canvas-tote")
     answer = wallet_buyer.web.post("/cart/save-wallet", data={"csrf_token": wallet_buyer.csrf(), "save_wallet": "1"})
-    assert answer.status_code == 403
+    assert shown_after_post(wallet_buyer.web, answer).status_code == 403
     payload = json.loads(wallet_buyer.button_options()["createCheckoutSessionConfig"]["payloadJSON"])
     assert "chargePermissionType" not in payload
 
@@ -136,6 +136,7 @@ def test_a_non_chargeable_wallet_is_said_plainly_and_can_be_repaired(wallet_buye
     assert 'data-testid="pay-with-wallet"' not in page
     refused = wallet_buyer.pay_with_wallet("f" * 32)
     assert refused.status_code == 409 and "Your saved wallet cannot be charged" in text(refused)
+    assert refused.request.path == "/problem"  # shown by a GET page, not at the form's URL
     assert "Ready to use." in text(wallet_buyer.update_wallet(instrument="1111"))
     assert "Thank you for your order" in text(wallet_buyer.pay_with_wallet())
 
