@@ -49,14 +49,15 @@ def audit_context(browser: Browser, **options) -> BrowserContext:
     return context
 
 
-def audit(page: Page) -> list[Violation]:
-    """axe's violations on the page as it is now (wait for what scripts draw before calling)."""
+def audit(page: Page, extra_tags: tuple[str, ...] = ()) -> list[Violation]:
+    """axe's violations on the page as it is now (wait for what scripts draw before calling);
+    ``extra_tags`` adds rules, e.g. ``("wcag22aa",)`` for WCAG 2.2's target size."""
     if not AXE_JS.exists():
         raise RuntimeError(f"{AXE_JS} is missing: run `make setup-test` (npm ci --prefix e2e)")
     page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(path=AXE_JS)
-    return [Violation(**found, url=page.url) for found in page.evaluate(_RUN, TAGS)]
+    return [Violation(**found, url=page.url) for found in page.evaluate(_RUN, [*TAGS, *extra_tags])]
 
 
 def describe(violations: list[Violation]) -> str:

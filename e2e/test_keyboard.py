@@ -31,12 +31,15 @@ _FOCUSED = """
 """
 
 
+_HAS_FOCUS = "(element) => element === document.activeElement || element.contains(document.activeElement)"
+
+
 def tab_to(page: Page, target: Locator) -> None:
     """Press Tab until ``target`` (or something inside it, such as a shadow root's button) has
     the focus; it must show a focus indicator."""
     for _ in range(MAX_TABS):
         page.keyboard.press("Tab")
-        if target.evaluate("(element) => element === document.activeElement || element.contains(document.activeElement)"):
+        if target.evaluate(_HAS_FOCUS):
             focused = page.evaluate(_FOCUSED)
             assert focused and focused["visible"], f"no visible focus indicator on {focused}"
             return
