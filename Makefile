@@ -25,7 +25,7 @@ bench: setup-test
 
 setup: $(VENV)/.runtime
 
-setup-test: $(VENV)/.dev tests/interop/node_modules/.package-lock.json $(VENV)/.chromium
+setup-test: $(VENV)/.dev tests/interop/node_modules/.package-lock.json e2e/node_modules/.package-lock.json $(VENV)/.chromium
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,9 @@ $(VENV)/.chromium: scripts/install-chromium.sh $(VENV)/.dev
 tests/interop/node_modules/.package-lock.json: tests/interop/package.json tests/interop/package-lock.json
 	npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error
 
+# axe-core, the accessibility engine the browser suite injects into every page (e2e/test_accessibility.py).
+e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
+	npm ci --prefix e2e --no-audit --no-fund --loglevel=error
+
 clean:
-	rm -rf $(VENV) tests/interop/node_modules .pytest_cache
+	rm -rf $(VENV) tests/interop/node_modules e2e/node_modules .pytest_cache

@@ -296,10 +296,15 @@
     element.replaceChildren();
   }
 
+  /** The words under the logo. The button's accessible name is "Amazon Pay - " and these words
+   * (Amazon's label), so what a sighted buyer reads is what a screen reader says (WCAG 2.5.3). */
+  function microtext(settings) {
+    if (settings.productType === "SignIn") return "Sign in with Amazon";
+    return settings.sandbox ? "Use your Amazon Pay Sandbox test account" : "Use your Amazon account";
+  }
+
   function label(settings) {
-    return settings.sandbox
-      ? "Amazon Pay - Use your Amazon Pay Sandbox test account"
-      : "Amazon Pay - Use your Amazon account";
+    return "Amazon Pay - " + microtext(settings);
   }
 
   function drawButton(element, settings) {
@@ -341,27 +346,16 @@
     view1.appendChild(
       node("span", "amazonpay-button-logo", {fontWeight: "bold", fontSize: "18px", letterSpacing: "0.5px"}, "amazon pay")
     );
-    if (settings.sandbox) {
-      view1.appendChild(
-        node(
-          "span",
-          "amazonpay-button-sandbox",
-          {fontSize: "11px", border: "1px solid currentColor", borderRadius: "3px", padding: "0 4px"},
-          "Sandbox"
-        )
-      );
-    }
     view1.appendChild(node("span", "amazonpay-button-chevrons", {fontSize: "18px"}, "\u203a"));
     container.appendChild(view1);
     container.appendChild(node("div", "amazonpay-button-view2"));
     if (settings.design !== "C0001") {
-      var microtext = settings.productType === "SignIn" ? "Sign in with Amazon" : "Use your Amazon account";
       container.appendChild(
         node(
           "div",
           "amazonpay-button-view3",
           {fontSize: "12px", color: "#565959", textAlign: "center", marginTop: "4px"},
-          microtext + " (Amazon Pay simulator)"
+          microtext(settings) + " (Amazon Pay simulator)"
         )
       );
     }
@@ -406,7 +400,8 @@
       element.removeEventListener("click", store[key].click);
       element.removeEventListener("keydown", store[key].keydown);
     }
-    // Links and buttons turn Enter into a click themselves; a <div> host needs the key (as Amazon's).
+    // Links and buttons turn Enter into a click themselves; a <div> host needs Enter and Space, as
+    // any role="button" (the WAI-ARIA button pattern).
     var native = /^(A|BUTTON|INPUT|SUMMARY)$/.test(element.tagName);
     store[key] = {
       click: function (event) {
@@ -414,7 +409,7 @@
         handler();
       },
       keydown: function (event) {
-        if (event.key === "Enter" && !native) {
+        if ((event.key === "Enter" || event.key === " ") && !native) {
           event.preventDefault();
           handler();
         }
