@@ -50,19 +50,8 @@ US_ONLY_PAGES = (
 )
 #: Pages whose fix is on its way (issue #14, item 5: branded 404 and 405 pages). Strict: the
 #: day the fix lands these tests "pass unexpectedly" and fail, so the mark is removed then.
-AWAITING = {
-    "not-found": "Werkzeug's bare 404 page has no <main> (branded error pages: issue #14, item 5)",
-    "method-not-allowed": "Werkzeug's bare 405 page has no <main> (branded error pages: issue #14, item 5)",
-}
 PAGES = [
-    pytest.param(
-        region,
-        name,
-        id=f"{region}-{name}",
-        marks=[pytest.mark.xfail(reason=AWAITING[name], raises=AssertionError, strict=True)]
-        if name in AWAITING
-        else [],
-    )
+    pytest.param(region, name, id=f"{region}-{name}")
     for region, name in [(region, name) for region in ("us", "eu", "jp") for name in SHOP_PAGES]
     + [("us", name) for name in US_ONLY_PAGES]
 ]
