@@ -29,6 +29,8 @@ whichever is less (https://pay.amazon.com/help/201212360).
 
 The order's first charge (from checkout, or the saved wallet) is ``orders.charge_id``, settled
 with the order (``reconcile.py``); further charges are rows of ``charges``, numbered 2, 3, …
+A further charge whose answer was lost (``Unconfirmed``) is asked again by the reconcile pass
+(``confirm_charge``), with the same amount and idempotency key, so Amazon replays its answer.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ from sqlalchemy.engine import Row
 from ..amazon_pay import AmazonPayError
 from ..money import amazon_price, quantize
 from . import orders
-from .db import Money, db, now, order_lock, read, write
-from .reconcile import client, no_answer
+from .db import Money, db, later, now, order_lock, read, write
+from .reconcile import RESEND_WITHIN_SECONDS, client, no_answer
 
 log = logging.getLogger(__name__)
 
@@ -467,3 +469,32 @@ def pending_charges(limit: int = 200) -> list[str]:
                 .limit(limit)
             ).scalars()
         )
+
+
+def unconfirmed_charges(limit: int = 200) -> list[int]:
+    """Further charges whose Create Charge answer was lost, young enough to ask again (Amazon
+    surely still keeps their idempotency key); older ones wait for the merchant."""
+    since = later(-RESEND_WITHIN_SECONDS)
+    with read() as connection:
+        return list(
+            connection.execute(
+                sa.select(charges_table.c.id)
+                .where(charges_table.c.state == "Unconfirmed", charges_table.c.created_at >= since)
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def confirm_charge(row_id: int) -> str:
+    """Ask Amazon again about a further charge whose answer was lost (the reconcile pass): the
+    same Create Charge, amount and idempotency key (``charge_further``), so Amazon replays the
+    answer of a charge it made, or makes the one charge the merchant asked for."""
+    with read() as connection:
+        row = connection.execute(sa.select(charges_table).where(charges_table.c.id == row_id)).first()
+    order = _order_of(row.order_id)
+    try:
+        charge_further(order, row.amount, row.number)
+    except Refused as refused:
+        return f"{order.reference}: further charge {row.number} not confirmed: {refused}"
+    state = next(charge.state for charge in further_charges(order) if charge.number == row.number)
+    return f"{order.reference}: further charge {row.number} {state}"
