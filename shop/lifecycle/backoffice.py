@@ -285,8 +285,8 @@ def close_order(order: orders.Order, reason: str = "") -> orders.Order:
         order = orders.by_reference(order.reference)
         if not order.charge_permission_id:
             raise Refused("This order has no Charge Permission at Amazon Pay.")
-        if any(event.detail.startswith(CLOSED_NOTE) for event in orders.events(order)):
-            return order  # closed by this shop already: a double submit
+        if closed_by_shop(order):
+            return order  # a double submit
         permission = _send(lambda: client().get_charge_permission(order.charge_permission_id))
         details = permission["statusDetails"]
         reasons = [item["reasonCode"] for item in details.get("reasons") or []]
@@ -300,6 +300,11 @@ def close_order(order: orders.Order, reason: str = "") -> orders.Order:
             payload = {"closureReason": reason, "cancelPendingCharges": True}
             permission = _send(lambda: client().close_charge_permission(order.charge_permission_id, payload))
         return _note_closed(order, permission, reason)
+
+
+def closed_by_shop(order: orders.Order) -> bool:
+    """Whether the order's history has the shop's close of it."""
+    return any(event.detail.startswith(CLOSED_NOTE) for event in orders.events(order))
 
 
 def _note_closed(order: orders.Order, permission: dict[str, Any], reason: str) -> orders.Order:

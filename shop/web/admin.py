@@ -141,6 +141,7 @@ def order_detail(reference: str):
         refund_number=len(refunds) + 1,
         further_unconfirmed=asked,
         charge_number=asked.number if asked else len(further) + 2,
+        closed=backoffice.closed_by_shop(order),
         carriers=CARRIERS,
     )
 

@@ -108,6 +108,7 @@ def test_a_lost_answer_to_close_is_learned_on_the_next_try(shop_app, admin_of, m
     assert "Close order not done: Amazon Pay did not answer" in page
     assert "Canceled" not in text(buyer.web.get(f"/orders/{reference}"))  # not before Amazon said so
     requests.delete(f"{sim.url}/control/faults", timeout=5).raise_for_status()
+    assert "Ask Amazon Pay again about closing the order" in text(admin.get(f"/admin/orders/{reference}"))
     page = act(admin, reference, "close")  # Amazon closed it already: the shop notes it now
     assert "Close order not done" not in page
     assert "Order closed at Amazon Pay: nothing was captured" in page
