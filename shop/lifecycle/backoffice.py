@@ -21,8 +21,8 @@
 
 Each sends an idempotency key derived from the order and the action (a double-submitted form
 repeats, never duplicates; Close, a DELETE that takes no key, is guarded by the order's history
-and the Charge Permission's state), and Amazon's rules are checked first so a merchant gets a plain
-reason instead of an error code: a capture needs an Authorized charge and at most its amount;
+and the Charge Permission's state), and Amazon's rules are checked first so a merchant gets a
+plain reason instead of an error code: a capture needs an Authorized charge and at most its amount;
 a further charge a Chargeable permission and at most its ``amountBalance``; at most 10 refunds
 per charge, and no more than the charge's captured amount plus 15 % or 75 in the currency,
 whichever is less (https://pay.amazon.com/help/201212360).
@@ -270,8 +270,8 @@ def cancel(order: orders.Order) -> orders.Order:
 
 def close_order(order: orders.Order, reason: str = "") -> orders.Order:
     """Close the order's Charge Permission with ``cancelPendingCharges``: nothing more can be
-    charged on it, and what is authorized and not captured is canceled (Amazon's word for a
-    whole order canceled). ``reason`` is the closureReason Amazon keeps.
+    charged on it, and what is authorized and not captured is canceled (a whole order
+    canceled). ``reason`` is the closureReason Amazon keeps.
 
     A DELETE takes no idempotency key, so the order's history is the guard: a double submit
     finds the order closed by the shop and changes nothing. A Charge Permission Amazon shows
