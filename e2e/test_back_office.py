@@ -1,7 +1,8 @@
 """The merchant's back office in Chromium, and what the buyer sees of it: sign in, mark an order
 shipped (capture, with a tracking number), capture part then charge the rest (a split shipment),
-refund part then the rest, see a declined refund, cancel another order's authorization; the
-buyer's order page follows each step; a visitor is sent to sign in."""
+refund part then the rest, see a declined refund, cancel another order's authorization, close an
+authorized order (Close Charge Permission); the buyer's order page follows each step; a visitor
+is sent to sign in."""
 
 from __future__ import annotations
 
@@ -101,6 +102,21 @@ def test_cancel_an_authorization(page: Page, journey, shop_url):
     merchant = merchant_on(page, shop_url, reference)
     merchant.get_by_test_id("cancel").click()
     expect(merchant.get_by_test_id("amazon-charge-state")).to_have_text("Canceled")
+    page.goto(f"{shop_url}/orders/{reference}")
+    expect(page.get_by_test_id("order-steps")).to_contain_text("Canceled: the payment was released")
+
+
+def test_close_an_authorized_order(page: Page, journey, shop_url):
+    """Close Charge Permission with cancelPendingCharges: nothing more can be charged, and the
+    authorization is canceled; the buyer sees the order canceled."""
+    _buyer, reference = paid_order(journey)
+    merchant = merchant_on(page, shop_url, reference)
+    merchant.get_by_label("Reason for closing the order").fill("Out of stock")
+    merchant.get_by_test_id("close-order").click()
+    expect(merchant.get_by_test_id("amazon-charge-state")).to_have_text("Canceled")
+    expect(merchant.get_by_test_id("amazon-view")).to_contain_text("Closed (MerchantClosed)")
+    expect(merchant.get_by_text("Order closed at Amazon Pay: nothing was captured")).to_be_visible()
+    expect(merchant.get_by_test_id("close-order")).to_have_count(0)
     page.goto(f"{shop_url}/orders/{reference}")
     expect(page.get_by_test_id("order-steps")).to_contain_text("Canceled: the payment was released")
 

@@ -10,20 +10,27 @@
   is settled by IPN and by the reconcile pass (``settle_charge``);
 - **Cancel Charge**: release an authorization that will not be captured
   (https://developer.amazon.com/docs/amazon-pay-api-v2/charge.html#cancel-charge);
+- **Close Charge Permission** with ``cancelPendingCharges``: close the order, so that nothing
+  more can be charged on it, canceling what is authorized and not captured (an order canceled
+  before it shipped, or the rest of a split shipment that will not ship)
+  (https://developer.amazon.com/docs/amazon-pay-api-v2/charge-permission.html#close-charge-permission);
 - **Create Refund** of one of the order's charges, full or partial, several: asynchronous,
   ``RefundInitiated`` then ``Refunded`` or ``Declined`` (the merchant must then refund the buyer
   by another means), settled by IPN and by the reconcile pass (``settle_refund``)
   (https://developer.amazon.com/docs/amazon-pay-api-v2/refund.html).
 
 Each sends an idempotency key derived from the order and the action (a double-submitted form
-repeats, never duplicates), and Amazon's rules are checked first so a merchant gets a plain
-reason instead of an error code: a capture needs an Authorized charge and at most its amount;
+repeats, never duplicates; Close, a DELETE that takes no key, is guarded by the order's history
+and the Charge Permission's state), and Amazon's rules are checked first so a merchant gets a
+plain reason instead of an error code: a capture needs an Authorized charge and at most its amount;
 a further charge a Chargeable permission and at most its ``amountBalance``; at most 10 refunds
 per charge, and no more than the charge's captured amount plus 15 % or 75 in the currency,
 whichever is less (https://pay.amazon.com/help/201212360).
 
 The order's first charge (from checkout, or the saved wallet) is ``orders.charge_id``, settled
 with the order (``reconcile.py``); further charges are rows of ``charges``, numbered 2, 3, …
+A further charge whose answer was lost (``Unconfirmed``) is asked again by the reconcile pass
+(``confirm_charge``), with the same amount and idempotency key, so Amazon replays its answer.
 """
 
 from __future__ import annotations
@@ -39,8 +46,8 @@ from sqlalchemy.engine import Row
 from ..amazon_pay import AmazonPayError
 from ..money import amazon_price, quantize
 from . import orders
-from .db import Money, db, now, order_lock, read, write
-from .reconcile import client, no_answer
+from .db import Money, db, later, now, order_lock, read, write
+from .reconcile import RESEND_WITHIN_SECONDS, client, no_answer
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,9 @@ SOFT_DESCRIPTOR = "Trailhead Supply"  # on the buyer's statement (at most 16 cha
 MAX_CHARGES = 25  # per one-time Charge Permission
 PENDING_CHARGE_STATES = ("AuthorizationInitiated", "CaptureInitiated")
 MAX_REFUNDS = 10
+MAX_CLOSURE_REASON = 255  # characters, Amazon's limit for closureReason
+#: The history note of a close: the guard against closing (and telling the buyer) twice.
+CLOSED_NOTE = "Order closed at Amazon Pay"
 OVER_REFUND_SHARE = Decimal("0.15")
 OVER_REFUND_CAP = Decimal(75)
 
@@ -258,6 +268,60 @@ def cancel(order: orders.Order) -> orders.Order:
         )
 
 
+def close_order(order: orders.Order, reason: str = "") -> orders.Order:
+    """Close the order's Charge Permission with ``cancelPendingCharges``: nothing more can be
+    charged on it, and what is authorized and not captured is canceled (a whole order
+    canceled). ``reason`` is the closureReason Amazon keeps.
+
+    A DELETE takes no idempotency key, so the order's history is the guard: a double submit
+    finds the order closed by the shop and changes nothing. A Charge Permission Amazon shows
+    ``Closed`` by the merchant (``MerchantClosed``) without that note was closed by an earlier
+    try whose answer was lost: it is noted now. Closed for another reason (all captured, the
+    buyer or Amazon canceled it, expired): refused, there is nothing to close."""
+    reason = " ".join(reason.split()) or "Canceled by the shop"
+    if len(reason) > MAX_CLOSURE_REASON:
+        raise Refused(f"Amazon Pay takes a reason of at most {MAX_CLOSURE_REASON} characters.")
+    with order_lock(order.reference):
+        order = orders.by_reference(order.reference)
+        if not order.charge_permission_id:
+            raise Refused("This order has no Charge Permission at Amazon Pay.")
+        if closed_by_shop(order):
+            return order  # a double submit
+        permission = _send(lambda: client().get_charge_permission(order.charge_permission_id))
+        details = permission["statusDetails"]
+        reasons = [item["reasonCode"] for item in details.get("reasons") or []]
+        if details["state"] == "Closed" and "MerchantClosed" not in reasons:
+            why = ", ".join(reasons) or "Closed"
+            raise Refused(
+                f"Amazon Pay has closed the Charge Permission of this order already ({why}): "
+                "there is nothing left to close."
+            )
+        if details["state"] != "Closed":
+            payload = {"closureReason": reason, "cancelPendingCharges": True}
+            permission = _send(lambda: client().close_charge_permission(order.charge_permission_id, payload))
+        return _note_closed(order, permission, reason)
+
+
+def closed_by_shop(order: orders.Order) -> bool:
+    """Whether the order's history has the shop's close of it."""
+    return any(event.detail.startswith(CLOSED_NOTE) for event in orders.events(order))
+
+
+def _note_closed(order: orders.Order, permission: dict[str, Any], reason: str) -> orders.Order:
+    """The close in the order's history; the buyer's step ``canceled`` only when Amazon shows
+    that none of the order's charges took or will take money."""
+    charges = [_send(lambda charge_id=charge_id: client().get_charge(charge_id)) for charge_id in charge_ids(order)]
+    captured = sum((_amount(charge.get("captureAmount")) for charge in charges), Decimal(0))
+    released = all(charge["statusDetails"]["state"] in ("Canceled", "Declined") for charge in charges)
+    state = permission["statusDetails"]["state"]
+    if released and not captured:
+        detail = "nothing was captured; what was authorized is canceled"
+    else:
+        detail = f"nothing more can be charged; {captured} {order.currency} captured stays (refund it if needed)"
+    note = f"{CLOSED_NOTE}: {detail} (Close Charge Permission: {state}; reason: {reason})"
+    return orders.note(order, note, "canceled" if released and not captured else None)
+
+
 def refund(order: orders.Order, amount: Decimal, number: int, charge_id: str | None = None) -> orders.Order:
     """Refund ``amount`` of one of the order's charges (default: the first). ``number`` counts
     this order's refunds (1, 2, …) and comes from the form the merchant saw, so that a double
@@ -410,3 +474,32 @@ def pending_charges(limit: int = 200) -> list[str]:
                 .limit(limit)
             ).scalars()
         )
+
+
+def unconfirmed_charges(limit: int = 200) -> list[int]:
+    """Further charges whose Create Charge answer was lost, young enough to ask again (Amazon
+    surely still keeps their idempotency key); older ones wait for the merchant."""
+    since = later(-RESEND_WITHIN_SECONDS)
+    with read() as connection:
+        return list(
+            connection.execute(
+                sa.select(charges_table.c.id)
+                .where(charges_table.c.state == "Unconfirmed", charges_table.c.created_at >= since)
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def confirm_charge(row_id: int) -> str:
+    """Ask Amazon again about a further charge whose answer was lost (the reconcile pass): the
+    same Create Charge, amount and idempotency key (``charge_further``), so Amazon replays the
+    answer of a charge it made, or makes the one charge the merchant asked for."""
+    with read() as connection:
+        row = connection.execute(sa.select(charges_table).where(charges_table.c.id == row_id)).first()
+    order = _order_of(row.order_id)
+    try:
+        charge_further(order, row.amount, row.number)
+    except Refused as refused:
+        return f"{order.reference}: further charge {row.number} not confirmed: {refused}"
+    state = next(charge.state for charge in further_charges(order) if charge.number == row.number)
+    return f"{order.reference}: further charge {row.number} {state}"

@@ -1,7 +1,8 @@
 """The lifecycle's background work, one pass at a time: ``flask amazon-pay reconcile`` (cron in
 production) and the demo's timer. A pass settles every open order (``reconcile.py``) and every
-refund and further charge still on its way (``backoffice.py``) from Amazon's state, then sends the buyer's e-mails
-waiting in the outbox (``notifications.py``).
+refund and further charge still on its way (``backoffice.py``) from Amazon's state, asks again
+about further charges whose answer was lost (the same Create Charge and idempotency key), then
+sends the buyer's e-mails waiting in the outbox (``notifications.py``).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ def one_pass() -> reconcile.Pass:
     for kind, pending, settle in (
         ("refund", backoffice.pending_refunds, backoffice.settle_refund),
         ("further charge", backoffice.pending_charges, backoffice.settle_charge),
+        ("unconfirmed further charge", backoffice.unconfirmed_charges, backoffice.confirm_charge),
     ):
         for object_id in pending():
             try:
-                settle(object_id)
+                log.info("reconcile: %s", settle(object_id))
             except AmazonPayError as error:
                 log.warning("reconcile: %s %s: %s %s", kind, object_id, error.status, error.reason_code)
     notifications.deliver()  # after settling: this pass's news goes out in this pass

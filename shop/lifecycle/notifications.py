@@ -11,7 +11,10 @@ retry, a reload or a duplicate Instant Payment Notification adds nothing):
   says the payment is confirmed.
 - ``failed``, after pending or "being confirmed" only: "Your payment … did not go through"
   (a buyer declined at once saw it on the page, and one who left at Amazon never ordered).
-- ``shipped``, ``canceled``: the back office captured the payment, or released it.
+- ``shipped``: the back office captured the payment (the first parcel); ``shipped:<n>``: each
+  further parcel of a split shipment, when its further charge ``n`` is captured.
+- ``canceled``: the back office released the payment (Cancel Charge, or the order closed
+  before anything was captured).
 - ``refunded:<refund id>``: one for each refund Amazon Pay completed.
 
 Nothing for ``awaiting_payment`` or ``unconfirmed``: no message before Amazon Pay answered.
@@ -121,7 +124,10 @@ def _messages(app: Flask, order: orders.Order, before: str, step: str | None) ->
     """(moment, subject, body) for what just happened to the order; none for most changes."""
     text = Texts(app, order)
     if step == "shipped":
-        return [("shipped", *text.shipped())]
+        parcels = [row for row in backoffice.further_charges(order) if row.state == "Captured"]
+        if not parcels:
+            return [("shipped", *text.shipped())]
+        return [(f"shipped:{row.number}", *text.shipped_more(row.amount)) for row in parcels]
     if step == "canceled":
         return [("canceled", *text.canceled())]
     if step == "refunded":
@@ -179,6 +185,12 @@ class Texts:
     def shipped(self) -> tuple[str, str]:
         return f"Your order {self.order.reference} is on its way", self._mail(
             "Good news: we have shipped your order, and Amazon Pay has now taken your payment."
+        )
+
+    def shipped_more(self, amount: Decimal) -> tuple[str, str]:
+        return f"Another parcel of your order {self.order.reference} is on its way", self._mail(
+            f"Good news: we have shipped another parcel of your order, and Amazon Pay has now taken "
+            f"{self.money(amount)} for it."
         )
 
     def canceled(self) -> tuple[str, str]:

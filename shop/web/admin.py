@@ -9,8 +9,9 @@
 - **Actions** on an order, each one Amazon operation with an idempotency key derived from the
   order and the action (``shop.lifecycle.backoffice``): **Capture Charge** (full or part, when
   it ships), **Create Charge** (a further charge for the rest of a split shipment), **Cancel
-  Charge** (release the authorization), **Create Refund** (of one of its charges, full or part,
-  several). What Amazon's rules forbid is refused with a plain message.
+  Charge** (release the authorization), **Close Charge Permission** (close the order: nothing
+  more can be charged, what is not captured is canceled), **Create Refund** (of one of its
+  charges, full or part, several). What Amazon's rules forbid is refused with a plain message.
 - **Outbox**: the e-mails to buyers, sent or waiting, with their last error.
 - **Integration status**: the signature self-check (also ``flask amazon-pay-check``).
 
@@ -140,18 +141,25 @@ def order_detail(reference: str):
         refund_number=len(refunds) + 1,
         further_unconfirmed=asked,
         charge_number=asked.number if asked else len(further) + 2,
+        closed=backoffice.closed_by_shop(order),
         carriers=CARRIERS,
     )
 
 
-ACTIONS = {"capture": "Capture", "charge": "Further charge", "cancel": "Cancel", "refund": "Refund"}
+ACTIONS = {
+    "capture": "Capture",
+    "charge": "Further charge",
+    "cancel": "Cancel",
+    "close": "Close order",
+    "refund": "Refund",
+}
 
 
 @bp.post("/orders/<reference>/<action>")
 @admin_required
 def act(reference: str, action: str):
-    """Capture, further charge, cancel or refund (POST, CSRF-checked); 303 back to the order,
-    with what happened."""
+    """Capture, further charge, cancel, close or refund (POST, CSRF-checked); 303 back to the
+    order, with what happened."""
     order = orders.by_reference(reference[:40])
     if order is None or action not in ACTIONS:
         raise Problem(
@@ -167,6 +175,8 @@ def act(reference: str, action: str):
             backoffice.charge_further(order, _amount(), number, carrier, tracking)
         elif action == "cancel":
             backoffice.cancel(order)
+        elif action == "close":
+            backoffice.close_order(order, form.get("reason", ""))
         else:
             backoffice.refund(order, _amount(), number, form.get("charge_id", "")[:64] or None)
         flash(f"{ACTIONS[action]}: sent to Amazon Pay.", "info")

@@ -233,3 +233,51 @@ def test_a_pending_further_charge_is_settled_by_its_ipn(
     while state() != "Captured" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert state() == "Captured"
+
+
+def test_a_lost_answer_to_a_further_charge_is_learned_by_the_reconcile_pass(shop_app, admin_of, make_shop_buyer, sim):
+    """Nobody clicks "Ask Amazon Pay again": the pass re-sends the same Create Charge with the
+    same idempotency key, Amazon replays its answer, and the row is settled."""
+    buyer, reference = paid_order(make_shop_buyer)
+    admin = admin_of(shop_app)
+    act(admin, reference, "capture", amount="20.00")
+    rules = {"rules": [{"operation": "CreateCharge", "kind": "lost", "times": 10}]}
+    requests.post(f"{sim.url}/control/faults", json=rules, timeout=5).raise_for_status()
+    assert "Unconfirmed: Amazon Pay did not answer" in further(admin, reference, amount="5.00")
+    requests.delete(f"{sim.url}/control/faults", timeout=5).raise_for_status()
+    with shop_app.app_context():
+        jobs.one_pass()
+        [row] = backoffice.further_charges(orders.by_reference(reference))
+    assert (row.state, row.amount) == ("Captured", Decimal("5.00"))
+    assert [c["captureAmount"]["amount"] for c in charges_at_amazon(shop_app, reference)] == ["20.00", "5.00"]
+    assert sim.app.extensions["amazon_pay_simulator"].counts["charges"] == 2  # Amazon made one further charge
+    page = text(admin.get(f"/admin/orders/{reference}"))
+    assert "Further charge 2: 5.00 USD (Create Charge: Captured)" in page and "Unconfirmed" not in page
+    with shop_app.app_context():
+        jobs.one_pass()  # settled: nothing is asked again
+    assert sim.app.extensions["amazon_pay_simulator"].counts["charges"] == 2
+    assert text(buyer.web.get(f"/orders/{reference}")).count("Shipped: your payment was taken") == 1
+
+
+def test_the_reconcile_pass_leaves_an_old_unconfirmed_further_charge_to_the_merchant(
+    shop_app, admin_of, make_shop_buyer, sim
+):
+    """Past the time Amazon surely keeps an idempotency key, a re-send could charge again."""
+    import sqlalchemy as sa
+
+    from shop.lifecycle import db
+
+    _buyer, reference = paid_order(make_shop_buyer)
+    admin = admin_of(shop_app)
+    act(admin, reference, "capture", amount="20.00")
+    rules = {"rules": [{"operation": "CreateCharge", "kind": "lost", "times": 10}]}
+    requests.post(f"{sim.url}/control/faults", json=rules, timeout=5).raise_for_status()
+    further(admin, reference, amount="5.00")
+    requests.delete(f"{sim.url}/control/faults", timeout=5).raise_for_status()
+    with shop_app.app_context():
+        with db.write() as connection:
+            connection.execute(sa.update(backoffice.charges_table).values(created_at="2020-01-01T00:00:00+00:00"))
+        jobs.one_pass()
+        [row] = backoffice.further_charges(orders.by_reference(reference))
+    assert row.state == "Unconfirmed"
+    assert "Ask Amazon Pay again about charge 2" in text(admin.get(f"/admin/orders/{reference}"))

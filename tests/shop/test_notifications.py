@@ -236,6 +236,25 @@ def test_shipped_and_each_refund_get_one_message(shop_app, make_shop_buyer, sim)
 
 
 @pytest.mark.both_databases
+def test_each_parcel_of_a_split_shipment_gets_its_own_shipped_message(shop_app, make_shop_buyer, sim):
+    _buyer, order = checkout(make_shop_buyer, shop_app, "1111")
+    rest = order.total - Decimal("20.00") - Decimal("5.00")
+    with shop_app.app_context():
+        backoffice.capture(order, Decimal("20.00"))
+        backoffice.charge_further(order, Decimal("5.00"), 2)
+        backoffice.charge_further(order, Decimal("5.00"), 2)  # a double submit: no new parcel
+        backoffice.charge_further(order, rest, 3)
+        shipped = orders.by_reference(order.reference)
+        orders.order_changed.send(shop_app, order=shipped, before="paid", step="shipped")  # the same news again
+    messages = outbox(shop_app)
+    assert [m.moment for m in messages] == ["paid", "shipped", "shipped:2", "shipped:3"]
+    assert messages[1].subject == f"Your order {order.reference} is on its way"
+    assert {m.subject for m in messages[2:]} == {f"Another parcel of your order {order.reference} is on its way"}
+    taken = [re.search(r"has now taken (\S+) for it", m.body)[1] for m in messages[2:]]
+    assert taken == [display(Decimal("5.00"), "USD", "en_US"), display(rest, "USD", "en_US")]
+
+
+@pytest.mark.both_databases
 def test_a_pending_order_the_shop_cancels_gets_canceled_not_payment_failed(shop_app, make_shop_buyer, sim):
     _buyer, order = checkout(make_shop_buyer, shop_app, "0701")
     with shop_app.app_context():
