@@ -32,6 +32,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from ..config import ConfigError
+
 db = SQLAlchemy()
 migrate = Migrate()
 
@@ -63,7 +65,12 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.abspath(MIGRATIONS))
     if app.config.get("DATABASE_MIGRATE_ON_START", True):
         with app.app_context():
-            migrate_to_head()
+            try:
+                migrate_to_head()
+            except sa.exc.OperationalError as error:  # no server, wrong name, refused login
+                url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+                reason = str(error.orig).strip().splitlines()[0] if error.orig else "no answer"
+                raise ConfigError(f"DATABASE_URL: the database {url} did not answer ({reason})") from None
 
 
 def migrate_to_head() -> None:

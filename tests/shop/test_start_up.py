@@ -57,6 +57,16 @@ def test_a_mistyped_choice_names_the_setting_and_its_values(tmp_path):
     )
 
 
+def test_a_database_that_does_not_answer_is_one_line_naming_the_setting(tmp_path):
+    url = f"postgresql+psycopg://shop:secret@127.0.0.1:{free_port()}/shop"  # nothing listens there
+    done = run([str(BIN / "flask"), "run", "--port", "0"], tmp_path, DATABASE_URL=url)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("Configuration error: DATABASE_URL: the database postgresql+psycopg://shop:***@127.0.0.1:")
+    assert "secret" not in done.stderr
+
+
 def test_the_demo_refuses_to_start_when_the_simulators_port_is_taken(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
