@@ -63,7 +63,9 @@ def test_a_database_that_does_not_answer_is_one_line_naming_the_setting(tmp_path
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    assert lines[0].startswith("Configuration error: DATABASE_URL: the database postgresql+psycopg://shop:***@127.0.0.1:")
+    assert lines[0].startswith(
+        "Configuration error: DATABASE_URL: the database postgresql+psycopg://shop:***@127.0.0.1:"
+    )
     assert "secret" not in done.stderr
 
 
