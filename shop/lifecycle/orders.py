@@ -51,8 +51,12 @@ orders_table = db.Table(
     sa.Column("shipping", Money, nullable=False),
     sa.Column("tax", Money, nullable=False),
     sa.Column("total", Money, nullable=False),
+    sa.Column("included_tax", Money),  # VAT / consumption tax the total contains (not added)
     sa.Column("items", sa.JSON, nullable=False),
     sa.Column("buyer_email", sa.String(320)),
+    sa.Column("buyer_name", sa.String(200)),
+    sa.Column("ship_to", sa.JSON),  # Amazon's shippingAddress object; none for downloads
+    sa.Column("payment_descriptor", sa.String(200)),  # "Visa ****1111", as Amazon Pay shows it
     sa.Column("charge_id", sa.String(64)),
     sa.Column("charge_permission_id", sa.String(64)),
     sa.Column("failure_reason", sa.String(64)),
@@ -116,8 +120,12 @@ class Order:
     shipping: Decimal
     tax: Decimal
     total: Decimal
+    included_tax: Decimal | None
     items: list[dict[str, Any]]
     buyer_email: str | None
+    buyer_name: str | None
+    ship_to: dict[str, Any] | None
+    payment_descriptor: str | None
     charge_id: str | None
     charge_permission_id: str | None
     failure_reason: str | None
@@ -132,7 +140,12 @@ class Order:
 
     @property
     def totals(self) -> Totals:
-        return Totals(self.subtotal, self.shipping, self.tax, self.total, self.currency)
+        return Totals(self.subtotal, self.shipping, self.tax, self.total, self.currency, self.included_tax)
+
+    @property
+    def digital_only(self) -> bool:
+        """Downloads only: nothing ships (no address, no shipping row, no "when it ships")."""
+        return bool(self.items) and all(item.get("digital") for item in self.items)
 
 
 def claim_checkout_session(checkout_session_id: str, owner: str) -> bool:
@@ -160,6 +173,7 @@ def items_from_cart(lines) -> list[dict[str, Any]]:
             "quantity": line.quantity,
             "unitPrice": str(line.unit_price),
             "total": str(line.total),
+            "digital": line.product.digital,
         }
         for line in lines
     ]
@@ -173,9 +187,14 @@ def create(
     buyer_email: str | None,
     checkout_session_id: str | None = None,
     charge_permission_id: str | None = None,
+    buyer_name: str | None = None,
+    ship_to: dict[str, Any] | None = None,
+    payment_descriptor: str | None = None,
 ) -> Order:
     """The order for this payment request (``checkout:<id>`` or ``wallet:<nonce>``): made
-    once; a repeat (a double click, a second tab, another app server) returns the first one."""
+    once; a repeat (a double click, a second tab, another app server) returns the first one.
+    ``buyer_name``, ``ship_to`` (Amazon's ``shippingAddress``) and ``payment_descriptor`` are
+    what the buyer reviewed, kept for the order page and e-mails."""
     at = now()
     order = {
         "payment_request": payment_request,
@@ -187,8 +206,12 @@ def create(
         "shipping": totals.shipping,
         "tax": totals.tax,
         "total": totals.total,
+        "included_tax": totals.included_tax,
         "items": items,
         "buyer_email": buyer_email,
+        "buyer_name": buyer_name,
+        "ship_to": ship_to,
+        "payment_descriptor": payment_descriptor,
         "charge_permission_id": charge_permission_id,
         "created_at": at,
         "updated_at": at,

@@ -227,7 +227,12 @@ def pay_with_wallet():
         cart.clear(session)
     elif order.status == "failed":
         cart.retire_identity(session)
-    return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or ""))
+    # Declined: the way on is a new payment method for the saved wallet (the account page's
+    # Update payment method, amazon.Pay.initUpdate).
+    update = url_for("wallet.account", _anchor="wallet") if order.status == "failed" else None
+    return render_template(
+        "result.html", order=order, reason=REASONS.get(order.failure_reason or ""), update_wallet_url=update
+    )
 
 
 def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
@@ -268,6 +273,9 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
         totals,
         buyer.email,
         charge_permission_id=buyer.charge_permission_id,
+        buyer_name=buyer.name,
+        ship_to=None if cart.is_digital_only(items) else permission.get("shippingAddress"),
+        payment_descriptor=((permission.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor"),
     )
 
 
