@@ -17,8 +17,8 @@ from e2e.journey import Journey, set_charge_permission_status, simulator_counts
 
 # One Canvas tote shipped to Seattle: $24.00 + $5.00 shipping + 10.1 % WA sales tax.
 TOTE_TOTAL = "$31.93"
-HOME = "Jane Doe, 410 Terry Ave N, Seattle, WA, US"
-ALASKA = "Jane Doe, 1 Glacier Rd, Juneau, AK, US"
+HOME = "Jane Doe, 410 Terry Ave N, Seattle, WA 98109, United States"
+ALASKA = "Jane Doe, 1 Glacier Rd, Juneau, AK 99801, United States"
 
 # Two submits of the "Pay … with …" form at once, as a stale tab or a page without the
 # submit-once guard would send them: [status, HTML] of each answer.

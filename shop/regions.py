@@ -1,5 +1,7 @@
 """One table: shop region -> Amazon Pay API region, checkout.js, ledger currency, languages,
-and the Amazon hosts the browser talks to (for the Content-Security-Policy).
+the Amazon hosts the browser talks to (for the Content-Security-Policy), how its prices treat
+tax (``TaxWording``: US sales tax added; EU/UK VAT and Japanese consumption tax included), and
+the time zone its buyers' dates are shown in.
 
 Sources:
 - checkout.js per region (one "EU / UK" script; ledger currencies per region): Amazon's
