@@ -14,6 +14,10 @@ asked Amazon to take the money and got no answer: the buyer may be charged, and
 ``reconcile.py`` finds out). ``paid`` and ``failed`` are final; the others are settled by
 ``reconcile.py``.
 
+An order also keeps what its summary shows the buyer (order page, result page, e-mails): the
+buyer's name, the ``shippingAddress`` and payment descriptor Amazon gave at Place Order, made
+right after **Complete Checkout Session** with the ones Amazon completed it with.
+
 Amazon Pay steps kept here: the one **Update Checkout Session** of an order
 (``redirect_once``), and the ``checkout_completed`` signal after **Complete Checkout
 Session**, which optional features (the saved wallet) listen to. Every change of an order
@@ -394,3 +398,22 @@ def release_lease(order: Order) -> None:
 
 def age_seconds(order: Order) -> float:
     return (datetime.now(UTC) - datetime.fromisoformat(order.created_at)).total_seconds()
+
+
+def _keep_what_amazon_completed(app, order: Order, checkout_session: dict[str, Any], **_extra) -> None:
+    """After Complete Checkout Session (``checkout_completed``): the address and payment method
+    Amazon completed the order with. The buyer can change them at Amazon after Place Order (in
+    another tab); the order page and the back office show what Amazon has."""
+    address = None if order.digital_only else checkout_session.get("shippingAddress")
+    descriptor = ((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor")
+    changed = {
+        name: value
+        for name, value in (("ship_to", address), ("payment_descriptor", descriptor))
+        if value and value != getattr(order, name)
+    }
+    if changed:
+        with write() as connection:
+            connection.execute(sa.update(orders_table).where(orders_table.c.id == order.id).values(**changed))
+
+
+checkout_completed.connect(_keep_what_amazon_completed)

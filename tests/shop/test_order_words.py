@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import requests
 
 import shop
 from shop import addresses, shipping
@@ -203,3 +204,22 @@ def test_remove_asks_first_and_a_declined_wallet_leads_to_update(make_wallet_buy
     declined = text(wallet_buyer.pay_with_wallet())
     assert "Your payment was not successful" in declined
     assert 'href="/account#wallet" data-testid="update-payment-method">Update payment method</a>' in declined
+
+
+def test_the_order_shows_the_address_amazon_completed_with(client, tmp_path, shop_config, make_shop_buyer, sim):
+    """The buyer picks another address at Amazon after Place Order (another tab): the order
+    page shows the one Amazon completed the order with, not the one reviewed."""
+    app = shop.create_app(shop_config(client, tmp_path, "eu"))
+    buyer = make_shop_buyer(app)
+    buyer.add()
+    review = buyer.click_amazon_pay()
+    placed = buyer.place_order(review)
+    session_id = review.split("amazonCheckoutSessionId=")[1]
+    changed = requests.post(
+        f"{sim.url}/control/checkout-sessions/{session_id}/buyer", json={"address": "fr-home"}, timeout=5
+    )
+    assert changed.status_code == 200, changed.text
+    result = text(buyer.web.get(buyer.pay_at_amazon(placed.headers["Location"])))
+    reference = re.search(r"(ORD-[0-9A-F]{8})", result)[1]
+    page = text(buyer.web.get(f"/orders/{reference}"))
+    assert "92110 Clichy" in page and "Frankreich" in page and "München" not in page
