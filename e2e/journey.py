@@ -189,6 +189,17 @@ class Journey:
     def charges_for(self, reference: str) -> int:
         return charges_for(self.simulator_url, reference)
 
+    def back_office_history(self, reference: str) -> Locator:
+        """The order's API history, which only the back office shows (the buyer's page has
+        steps in buyer language): a merchant signs in, in a browser of their own."""
+        merchant = self.page.context.browser.new_context().new_page()
+        merchant.goto(f"{self.shop_url}/admin/login")
+        merchant.get_by_label("Name").fill("admin")
+        merchant.get_by_label("Password").fill("demo")
+        merchant.get_by_test_id("admin-sign-in").click()
+        merchant.goto(f"{self.shop_url}/admin/orders/{reference}")
+        return merchant.locator("ol.events")
+
     # -- the buyer's account: Sign in with Amazon, the saved wallet --------------------------
 
     def flash(self, message: str) -> Locator:

@@ -11,35 +11,41 @@ from playwright.sync_api import Page, expect
 from e2e.journey import HOME_ADDRESS
 
 # One Canvas tote in each region: prices, shipping and tax as the buyer reads them.
-# US: WA sales tax 10.1 % on goods and shipping; elsewhere VAT is included (no tax line).
+# US: WA sales tax 10.1 % on goods and shipping, added; elsewhere VAT / consumption tax is
+# included: no tax is added, and the total shows the tax it contains. Addresses as their
+# country writes them, the country in words (in the shop's locale).
 EXPECTED = {
     "us": {
         "subtotal": "$24.00",
         "shipping": "$5.00",
         "tax": "$2.93",
         "total": "$31.93",
-        "address": ["Jane Doe", "410 Terry Ave N", "98109 Seattle, WA", "US"],
+        "included": None,
+        "address": ["Jane Doe", "410 Terry Ave N", "Seattle, WA 98109", "United States"],
     },
     "eu": {
         "subtotal": "22,00\u00a0€",
         "shipping": "4,90\u00a0€",
         "tax": None,
         "total": "26,90\u00a0€",
-        "address": ["Erika Mustermann", "Marcel-Breuer-Str. 12", "80807 München", "DE"],
+        "included": "4,29\u00a0€",
+        "address": ["Erika Mustermann", "Marcel-Breuer-Str. 12", "80807 München", "Deutschland"],
     },
     "uk": {
         "subtotal": "£19.00",
         "shipping": "£3.95",
         "tax": None,
         "total": "£22.95",
-        "address": ["John Smith", "1 Principal Place", "EC2A 2FA London", "GB"],
+        "included": "£3.83",
+        "address": ["John Smith", "1 Principal Place", "London", "EC2A 2FA", "United Kingdom"],
     },
     "jp": {
         "subtotal": "￥3,200",
         "shipping": "￥500",
         "tax": None,
         "total": "￥3,700",
-        "address": ["山田 太郎", "目黒区下目黒1-8-1", "153-0064 東京都", "JP"],
+        "included": "￥336",
+        "address": ["〒153-0064", "東京都目黒区下目黒1-8-1", "山田 太郎", "日本"],
     },
 }
 
@@ -69,6 +75,10 @@ def test_happy_path(page: Page, journey, browser_errors: list[str], region: str)
     else:
         expect(page.get_by_test_id("tax")).to_have_count(0)
     expect(page.get_by_test_id("total")).to_have_text(want["total"])
+    if want["included"]:
+        expect(page.get_by_test_id("included-tax")).to_have_text(want["included"])
+    else:
+        expect(page.get_by_test_id("included-tax")).to_have_count(0)
     expect(page.get_by_test_id("place-order")).to_have_text(f"Place order: {want['total']}")
 
     outcome = buyer.place_order()
@@ -83,6 +93,9 @@ def test_happy_path(page: Page, journey, browser_errors: list[str], region: str)
     expect(page.get_by_role("heading", name=f"Order {reference}")).to_be_visible()
     expect(page.get_by_test_id("order-status")).to_have_text("Paid")
     expect(page.get_by_role("row", name=re.compile(r"^Total "))).to_contain_text(want["total"])
+    for part in want["address"]:
+        expect(page.get_by_test_id("ship-to")).to_contain_text(part)
+    expect(page.get_by_test_id("order-steps")).to_contain_text("Payment confirmed")
 
     page.get_by_test_id("cart-link").click()
     expect(page.get_by_text("Your cart is empty.")).to_be_visible()
@@ -107,11 +120,15 @@ def test_pay_only_cart_has_no_address_step(page: Page, journey):
     expect(page.get_by_test_id("shipping-address")).to_have_count(0)
     expect(page.locator("#changeAddress")).to_have_count(0)
     expect(page.locator("#changePayment")).to_be_visible()
-    expect(page.get_by_test_id("shipping")).to_have_text("$0.00")
+    expect(page.get_by_test_id("delivery")).to_contain_text("A download: nothing is shipped")
+    expect(page.get_by_test_id("shipping")).to_have_count(0)
+    expect(page.get_by_test_id("tax")).to_have_text("$0.00")
     expect(page.get_by_test_id("total")).to_have_text("$9.99")
 
     outcome = buyer.place_order(return_now=True)
     expect(outcome).to_have_attribute("data-testid", "outcome-success")
+    expect(page.get_by_test_id("next-steps")).to_contain_text("Your download is ready")
+    expect(page.get_by_text("ships")).to_have_count(0)
     reference = page.get_by_test_id("order-reference").inner_text()
     assert buyer.charges_for(reference) == 1
 

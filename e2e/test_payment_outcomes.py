@@ -105,4 +105,9 @@ def test_a_pending_payment_becomes_paid_by_an_ipn_while_the_buyer_looks(page: Pa
     )
     urllib.request.urlopen(advance, timeout=5).close()  # Amazon decides; its IPN reaches the shop
     expect(page.get_by_test_id("order-status")).to_have_text("Paid", timeout=15_000)  # the page's own refresh
-    expect(page.get_by_role("listitem").filter(has_text="Instant Payment Notification")).to_have_count(1)
+    steps = page.get_by_test_id("order-steps")
+    expect(steps.get_by_role("listitem").filter(has_text="Payment being confirmed")).to_have_count(1)
+    expect(steps.get_by_role("listitem").filter(has_text="Payment confirmed")).to_have_count(1)
+    reference = page.get_by_role("heading", level=1).inner_text().removeprefix("Order ")
+    history = buyer.back_office_history(reference)
+    expect(history.get_by_role("listitem").filter(has_text="Instant Payment Notification")).to_have_count(1)

@@ -17,8 +17,8 @@ from e2e.journey import Journey, set_charge_permission_status, simulator_counts
 
 # One Canvas tote shipped to Seattle: $24.00 + $5.00 shipping + 10.1 % WA sales tax.
 TOTE_TOTAL = "$31.93"
-HOME = "Jane Doe, 410 Terry Ave N, Seattle, WA, US"
-ALASKA = "Jane Doe, 1 Glacier Rd, Juneau, AK, US"
+HOME = "Jane Doe, 410 Terry Ave N, Seattle, WA 98109, United States"
+ALASKA = "Jane Doe, 1 Glacier Rd, Juneau, AK 99801, United States"
 
 # Two submits of the "Pay … with …" form at once, as a stale tab or a page without the
 # submit-once guard would send them: [status, HTML] of each answer.
@@ -203,7 +203,12 @@ def test_declined_saved_wallet_keeps_the_cart(page: Page, wallet_buyer: Journey,
     expect(page.get_by_text("Amazon Pay declined the payment. Please try another payment method.")).to_be_visible()
     expect(page.get_by_text("Nothing was charged, and your cart is still here.")).to_be_visible()
     expect(page.get_by_test_id("cart-link")).to_have_text("Cart (1)")
-    buyer.open_order_page()
+    # The way on is a new payment method for the saved wallet: the account's Update action.
+    order_page = buyer.shop_url + page.get_by_role("link", name="Order details").get_attribute("href")
+    page.get_by_role("link", name="Update payment method").click()
+    expect(page).to_have_url(f"{buyer.account_url}#wallet")
+    expect(page.get_by_test_id("update-wallet")).to_be_visible()
+    page.goto(order_page)
     expect(page.get_by_test_id("order-status")).to_have_text("Payment failed")
     page.get_by_test_id("cart-link").click()
     expect(page.get_by_test_id("line-canvas-tote")).to_be_visible()
@@ -255,7 +260,11 @@ def test_remove_the_saved_wallet(page: Page, wallet_buyer: Journey, browser_erro
     buyer = wallet_buyer
     buyer.open_account()
     charge_permission_id = buyer.charge_permission_id()
+    # Remove asks first (a confirmation that needs no JavaScript); nothing happens until confirmed.
+    expect(page.get_by_test_id("confirm-remove-wallet")).to_be_hidden()
     page.get_by_test_id("remove-wallet").click()
+    expect(page.get_by_text("Remove this saved Amazon Pay wallet?")).to_be_visible()
+    page.get_by_test_id("confirm-remove-wallet").click()
     expect(page).to_have_url(buyer.account_url)
     expect(buyer.flash("Your saved Amazon Pay wallet is removed.")).to_be_visible()
     expect(page.get_by_test_id("no-wallet")).to_contain_text("No saved wallet")

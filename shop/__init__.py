@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask, g, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
-from . import cart
+from . import addresses, cart
 from . import config as settings
 from .amazon_pay import AmazonPayClient, within
 from .lifecycle import accounts, backoffice, db, jobs, notifications, orders  # noqa: F401 (the modules declare their tables)
@@ -169,3 +169,13 @@ def _template_globals(app: Flask) -> None:
     @app.template_filter("money")
     def money(amount, currency=None):
         return display(Decimal(str(amount)), currency or region.ledger_currency, region.locale)
+
+    app.jinja_env.globals["region"] = region  # also for imported macros (_totals.html), which get no context
+
+    @app.template_filter("address_lines")
+    def address_lines(address):
+        return addresses.lines(address, region.locale)
+
+    @app.template_filter("when")
+    def when(at):
+        return region.when(at)

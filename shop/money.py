@@ -32,19 +32,25 @@ def display(amount: Decimal, currency: str, locale: str) -> str:
 @dataclass(frozen=True)
 class Totals:
     """What an order costs, line by line of the bill, in one currency. In the cart, before
-    Amazon Pay has told us where it goes, shipping and tax are not known yet (None)."""
+    Amazon Pay has told us where it goes, shipping and tax are not known yet (None).
+    ``tax`` is added to the total (US sales tax); ``included_tax`` is the VAT or consumption
+    tax the total already contains (EU, UK, JP), shown but never added."""
 
     subtotal: Decimal
     shipping: Decimal | None
     tax: Decimal | None
     total: Decimal
     currency: str
+    included_tax: Decimal | None = None
 
     @classmethod
-    def of(cls, subtotal: Decimal, shipping: Decimal, tax: Decimal, currency: str) -> Totals:
+    def of(
+        cls, subtotal: Decimal, shipping: Decimal, tax: Decimal, currency: str, included_tax: Decimal = Decimal(0)
+    ) -> Totals:
         """Totals rounded to the currency (tax first, then the sum of the rounded parts)."""
         tax = quantize(tax, currency)
-        return cls(subtotal, shipping, tax, quantize(subtotal + shipping + tax, currency), currency)
+        total = quantize(subtotal + shipping + tax, currency)
+        return cls(subtotal, shipping, tax, total, currency, quantize(included_tax, currency))
 
     @classmethod
     def before_shipping(cls, subtotal: Decimal, currency: str) -> Totals:

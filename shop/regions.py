@@ -1,5 +1,7 @@
 """One table: shop region -> Amazon Pay API region, checkout.js, ledger currency, languages,
-and the Amazon hosts the browser talks to (for the Content-Security-Policy).
+the Amazon hosts the browser talks to (for the Content-Security-Policy), how its prices treat
+tax (``TaxWording``: US sales tax added; EU/UK VAT and Japanese consumption tax included), and
+the time zone its buyers' dates are shown in.
 
 Sources:
 - checkout.js per region (one "EU / UK" script; ledger currencies per region): Amazon's
@@ -15,6 +17,11 @@ Sources:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
 
 _EU_HOSTS = (
     "https://*.payments-amazon.com",
@@ -28,6 +35,28 @@ _EU_HOSTS = (
 
 
 @dataclass(frozen=True)
+class TaxWording:
+    """How the region's prices treat tax, in the words the pages and e-mails use. US prices
+    are before sales tax (added once the address is known); EU, UK and Japanese prices include
+    VAT or consumption tax (a buyer is told so, and shown the tax contained)."""
+
+    included: bool  # prices include the tax (VAT, consumption tax); else it is added (US)
+    row: str  # the tax row: "Sales tax" (added) or "Includes VAT" (contained in the total)
+    total: str  # the total row's label
+    before_address: str  # said while shipping and tax are not known yet (the cart)
+
+
+SALES_TAX = TaxWording(False, "Sales tax", "Total", "Sales tax and shipping are calculated at checkout.")
+VAT = TaxWording(True, "Includes VAT", "Total", "Prices include VAT. Shipping is calculated at checkout.")
+CONSUMPTION_TAX = TaxWording(
+    True,
+    "Includes consumption tax",
+    "Total (税込, tax included)",
+    "Prices include consumption tax (税込). Shipping is calculated at checkout.",
+)
+
+
+@dataclass(frozen=True)
 class Region:
     code: str  # the AMAZON_PAY_REGION value
     api_region: str  # what AmazonPayClient and x-amz-pay-region use
@@ -36,6 +65,17 @@ class Region:
     checkout_language: str  # language of the button and Amazon's pages
     locale: str  # for formatting prices on the shop's pages
     amazon_hosts: tuple[str, ...]  # where checkout.js loads, frames, posts and connects
+    tax: TaxWording  # how prices treat tax (shipping.py computes it)
+    timezone: str  # dates on the buyer's pages and e-mails are shown in this zone
+
+    def when(self, at: str) -> str:
+        """A stored UTC time (ISO 8601) as the region's buyers write it, with the time zone:
+        "November 29, 2026, 4:58 PM EST", "29. November 2026, 22:58 MEZ", "2026年11月30日 6:58 JST"."""
+        moment = datetime.fromisoformat(at).astimezone(ZoneInfo(self.timezone))
+        date = format_date(moment, "long", locale=self.locale)
+        time = format_time(moment, "short", locale=self.locale)
+        zone = format_datetime(moment, "z", locale=self.locale)
+        return Locale.parse(self.locale).datetime_formats["medium"].format(time, date) + " " + zone
 
     @property
     def checkout_js(self) -> str:
@@ -43,9 +83,19 @@ class Region:
 
 
 REGIONS = {
-    "us": Region("us", "us", "na", "USD", "en_US", "en_US", ("https://*.payments-amazon.com", "https://*.amazon.com")),
-    "eu": Region("eu", "eu", "eu", "EUR", "de_DE", "de_DE", _EU_HOSTS),
-    "uk": Region("uk", "uk", "eu", "GBP", "en_GB", "en_GB", _EU_HOSTS),
+    "us": Region(
+        "us",
+        "us",
+        "na",
+        "USD",
+        "en_US",
+        "en_US",
+        ("https://*.payments-amazon.com", "https://*.amazon.com"),
+        SALES_TAX,
+        "America/New_York",
+    ),
+    "eu": Region("eu", "eu", "eu", "EUR", "de_DE", "de_DE", _EU_HOSTS, VAT, "Europe/Berlin"),
+    "uk": Region("uk", "uk", "eu", "GBP", "en_GB", "en_GB", _EU_HOSTS, VAT, "Europe/London"),
     "jp": Region(
         "jp",
         "jp",
@@ -54,5 +104,7 @@ REGIONS = {
         "ja_JP",
         "ja_JP",
         ("https://*.payments-amazon.com", "https://*.amazon.co.jp", "https://*.amazon.jp"),
+        CONSUMPTION_TAX,
+        "Asia/Tokyo",
     ),
 }

@@ -38,6 +38,7 @@ import logging
 import smtplib
 import ssl
 import time
+import unicodedata
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
@@ -50,6 +51,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.engine import Row
 
+from .. import addresses
 from ..money import display
 from ..regions import REGIONS
 from . import backoffice, orders
@@ -148,41 +150,51 @@ def _messages(app: Flask, order: orders.Order, before: str, step: str | None) ->
 
 
 class Texts:
-    """The e-mails, in the buyer's words: the order's reference, its items and total in the
-    shop's currency format, and the link to the order page."""
+    """The e-mails, in the buyer's words: the order's reference, its items and totals in the
+    shop's currency format and tax words (US sales tax added; VAT or consumption tax
+    included), where it goes as its country writes addresses (or that it is a download), how
+    it is paid, and the link to the order page. A download never "ships"."""
 
     def __init__(self, app: Flask, order: orders.Order):
-        self.order, self.locale = order, REGIONS[app.config["AMAZON_PAY_REGION"]].locale
+        self.order, self.region = order, REGIONS[app.config["AMAZON_PAY_REGION"]]
+        self.locale, self.download = self.region.locale, order.digital_only
         self.link = f"{app.config['SHOP_URL']}/orders/{order.reference}"
 
     def money(self, amount: Decimal) -> str:
         return display(Decimal(str(amount)), self.order.currency, self.locale)
 
     def confirmed(self) -> tuple[str, str]:
+        then = "your download is ready on your order page." if self.download else "we are preparing your order."
         return f"Your order {self.order.reference} is confirmed", self._mail(
-            "Thank you for your order. Amazon Pay has confirmed your payment, and we are preparing your order."
+            f"Thank you for your order. Amazon Pay has confirmed your payment, and {then}"
         )
 
     def pending(self) -> tuple[str, str]:
+        then = "your download is ready then." if self.download else "we ship nothing before then."
         return f"We have your order {self.order.reference}", self._mail(
             "Thank you for your order. Amazon Pay is still confirming your payment: this can take up to a day, "
             "and you do not need to do anything. We will write to you again as soon as it is confirmed, "
-            "and we ship nothing before then."
+            f"and {then}"
         )
 
     def payment_confirmed(self) -> tuple[str, str]:
+        then = "your download is ready on your order page." if self.download else "we are preparing your order."
         return f"Payment confirmed for your order {self.order.reference}", self._mail(
-            "Good news: Amazon Pay has now confirmed your payment, and we are preparing your order."
+            f"Good news: Amazon Pay has now confirmed your payment, and {then}"
         )
 
     def failed(self) -> tuple[str, str]:
+        instead = "these items are not yours to download" if self.download else "we will not send these items"
         return f"Your payment for order {self.order.reference} did not go through", self._mail(
-            "We are sorry: Amazon Pay could not confirm your payment, so nothing was charged and we will not send "
-            'these items. If you still want them, open your order and choose "Pay for these items again" to pay '
-            "another way."
+            f"We are sorry: Amazon Pay could not confirm your payment, so nothing was charged and {instead}. "
+            'If you still want them, open your order and choose "Pay for these items again" to pay another way.'
         )
 
     def shipped(self) -> tuple[str, str]:
+        if self.download:
+            return f"Your order {self.order.reference} is complete", self._mail(
+                "Amazon Pay has now taken your payment for your download."
+            )
         return f"Your order {self.order.reference} is on its way", self._mail(
             "Good news: we have shipped your order, and Amazon Pay has now taken your payment."
         )
@@ -204,20 +216,42 @@ class Texts:
             "take a few days to show on your statement."
         )
 
-    def _mail(self, news: str) -> str:
-        order = self.order
+    def bill(self) -> str:
+        """The items and totals, as the order page shows them, in two aligned columns."""
+        order, tax = self.order, self.region.tax
         rows = [(f"{item['quantity']} × {item['name']}", self.money(item["total"])) for item in order.items]
         rows.append(("Subtotal", self.money(order.subtotal)))
-        rows.append(("Shipping", self.money(order.shipping)))
-        if order.tax:
-            rows.append(("Sales tax", self.money(order.tax)))
-        rows.append(("Total", self.money(order.total)))
-        labels, amounts = (max(len(column) for column in columns) for columns in zip(*rows, strict=True))
-        bill = "\n".join(f"  {label.ljust(labels)}  {amount.rjust(amounts)}" for label, amount in rows)
+        if not self.download:
+            rows.append(("Shipping", self.money(order.shipping)))
+        if not tax.included:
+            rows.append((tax.row, self.money(order.tax)))
+        rows.append((tax.total, self.money(order.total)))
+        if tax.included and order.included_tax is not None:
+            rows.append((tax.row, self.money(order.included_tax)))
+        labels, amounts = (max(_width(cell) for cell in column) for column in zip(*rows, strict=True))
+        return "\n".join(
+            f"  {label}{' ' * (labels - _width(label))}  {' ' * (amounts - _width(amount))}{amount}"
+            for label, amount in rows
+        )
+
+    def _mail(self, news: str) -> str:
+        order = self.order
+        if self.download:
+            delivery = "Delivery: a download (nothing is shipped)"
+        else:
+            delivery = "Ship to:\n" + "\n".join(f"  {line}" for line in addresses.lines(order.ship_to, self.locale))
+        paid_with = f"Pay with: Amazon Pay, {order.payment_descriptor or 'your Amazon Pay payment method'}"
         return (
-            f"Hello,\n\n{news}\n\nOrder {order.reference}\n\n{bill}\n\n"
+            f"Hello{' ' + order.buyer_name if order.buyer_name else ''},\n\n{news}\n\n"
+            f"Order {order.reference}, placed {self.region.when(order.created_at)}\n\n{self.bill()}\n\n"
+            f"{delivery}\n\n{paid_with}\n\n"
             f"See your order (in the browser you ordered with):\n{self.link}\n\n{SHOP_NAME}\n"
         )
+
+
+def _width(text: str) -> int:
+    """Columns the text takes in a fixed-width font: Japanese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
 
 
 # -- sending: the periodic pass ----------------------------------------------------------------

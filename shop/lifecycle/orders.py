@@ -14,6 +14,10 @@ asked Amazon to take the money and got no answer: the buyer may be charged, and
 ``reconcile.py`` finds out). ``paid`` and ``failed`` are final; the others are settled by
 ``reconcile.py``.
 
+An order also keeps what its summary shows the buyer (order page, result page, e-mails): the
+buyer's name, the ``shippingAddress`` and payment descriptor Amazon gave at Place Order, made
+right after **Complete Checkout Session** with the ones Amazon completed it with.
+
 Amazon Pay steps kept here: the one **Update Checkout Session** of an order
 (``redirect_once``), and the ``checkout_completed`` signal after **Complete Checkout
 Session**, which optional features (the saved wallet) listen to. Every change of an order
@@ -51,8 +55,12 @@ orders_table = db.Table(
     sa.Column("shipping", Money, nullable=False),
     sa.Column("tax", Money, nullable=False),
     sa.Column("total", Money, nullable=False),
+    sa.Column("included_tax", Money),  # VAT / consumption tax the total contains (not added)
     sa.Column("items", sa.JSON, nullable=False),
     sa.Column("buyer_email", sa.String(320)),
+    sa.Column("buyer_name", sa.String(200)),
+    sa.Column("ship_to", sa.JSON),  # Amazon's shippingAddress object; none for downloads
+    sa.Column("payment_descriptor", sa.String(200)),  # "Visa ****1111", as Amazon Pay shows it
     sa.Column("charge_id", sa.String(64)),
     sa.Column("charge_permission_id", sa.String(64)),
     sa.Column("failure_reason", sa.String(64)),
@@ -116,8 +124,12 @@ class Order:
     shipping: Decimal
     tax: Decimal
     total: Decimal
+    included_tax: Decimal | None
     items: list[dict[str, Any]]
     buyer_email: str | None
+    buyer_name: str | None
+    ship_to: dict[str, Any] | None
+    payment_descriptor: str | None
     charge_id: str | None
     charge_permission_id: str | None
     failure_reason: str | None
@@ -132,7 +144,12 @@ class Order:
 
     @property
     def totals(self) -> Totals:
-        return Totals(self.subtotal, self.shipping, self.tax, self.total, self.currency)
+        return Totals(self.subtotal, self.shipping, self.tax, self.total, self.currency, self.included_tax)
+
+    @property
+    def digital_only(self) -> bool:
+        """Downloads only: nothing ships (no address, no shipping row, no "when it ships")."""
+        return bool(self.items) and all(item.get("digital") for item in self.items)
 
 
 def claim_checkout_session(checkout_session_id: str, owner: str) -> bool:
@@ -160,6 +177,7 @@ def items_from_cart(lines) -> list[dict[str, Any]]:
             "quantity": line.quantity,
             "unitPrice": str(line.unit_price),
             "total": str(line.total),
+            "digital": line.product.digital,
         }
         for line in lines
     ]
@@ -173,9 +191,14 @@ def create(
     buyer_email: str | None,
     checkout_session_id: str | None = None,
     charge_permission_id: str | None = None,
+    buyer_name: str | None = None,
+    ship_to: dict[str, Any] | None = None,
+    payment_descriptor: str | None = None,
 ) -> Order:
     """The order for this payment request (``checkout:<id>`` or ``wallet:<nonce>``): made
-    once; a repeat (a double click, a second tab, another app server) returns the first one."""
+    once; a repeat (a double click, a second tab, another app server) returns the first one.
+    ``buyer_name``, ``ship_to`` (Amazon's ``shippingAddress``) and ``payment_descriptor`` are
+    what the buyer reviewed, kept for the order page and e-mails."""
     at = now()
     order = {
         "payment_request": payment_request,
@@ -187,8 +210,12 @@ def create(
         "shipping": totals.shipping,
         "tax": totals.tax,
         "total": totals.total,
+        "included_tax": totals.included_tax,
         "items": items,
         "buyer_email": buyer_email,
+        "buyer_name": buyer_name,
+        "ship_to": ship_to,
+        "payment_descriptor": payment_descriptor,
         "charge_permission_id": charge_permission_id,
         "created_at": at,
         "updated_at": at,
@@ -371,3 +398,22 @@ def release_lease(order: Order) -> None:
 
 def age_seconds(order: Order) -> float:
     return (datetime.now(UTC) - datetime.fromisoformat(order.created_at)).total_seconds()
+
+
+def _keep_what_amazon_completed(app, order: Order, checkout_session: dict[str, Any], **_extra) -> None:
+    """After Complete Checkout Session (``checkout_completed``): the address and payment method
+    Amazon completed the order with. The buyer can change them at Amazon after Place Order (in
+    another tab); the order page and the back office show what Amazon has."""
+    address = None if order.digital_only else checkout_session.get("shippingAddress")
+    descriptor = ((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor")
+    changed = {
+        name: value
+        for name, value in (("ship_to", address), ("payment_descriptor", descriptor))
+        if value and value != getattr(order, name)
+    }
+    if changed:
+        with write() as connection:
+            connection.execute(sa.update(orders_table).where(orders_table.c.id == order.id).values(**changed))
+
+
+checkout_completed.connect(_keep_what_amazon_completed)

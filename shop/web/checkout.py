@@ -131,7 +131,9 @@ def review():
         items=items,
         totals=totals,
         quote=quote,
-        payment_descriptor=((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor"),
+        payment_descriptor=_payment_descriptor(checkout_session),
+        digital_only=cart.is_digital_only(items),
+        save_wallet=checkout_session.get("chargePermissionType") == "PaymentMethodOnFile",
         change_options={"amazonCheckoutSessionId": checkout_session_id},
         reviewed=_reviewed_digest(items, totals.total),
     )
@@ -199,14 +201,23 @@ def _create_order(checkout_session_id: str) -> orders.Order:
             "tab?). Nothing was charged. Please check the new total before placing the order.",
             _review_link(checkout_session_id, "Review the order"),
         )
+    buyer = checkout_session.get("buyer") or {}
     return orders.create(
         f"checkout:{checkout_session_id}",
         owner_key(),
         orders.items_from_cart(items),
         totals,
-        (checkout_session.get("buyer") or {}).get("email"),
+        buyer.get("email"),
         checkout_session_id=checkout_session_id,
+        buyer_name=buyer.get("name"),
+        ship_to=None if cart.is_digital_only(items) else checkout_session.get("shippingAddress"),
+        payment_descriptor=_payment_descriptor(checkout_session),
     )
+
+
+def _payment_descriptor(checkout_session: dict[str, Any]) -> str | None:
+    """The payment method as Amazon Pay names it to the buyer ("Visa ****1111")."""
+    return ((checkout_session.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor")
 
 
 def _update_checkout_session(order: orders.Order) -> str:

@@ -10,8 +10,8 @@ import logging
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from .. import cart, catalog
-from ..lifecycle import orders, reconcile
+from .. import cart, catalog, money
+from ..lifecycle import backoffice, orders, reconcile
 from . import button
 from .pages import buyer_required, owner_key, region
 from .problems import Problem
@@ -66,13 +66,49 @@ def change_cart():
 
 @bp.get("/orders/<reference>")
 def order(reference: str):
-    """The buyer's order. An order Amazon has not settled yet is asked about again on view."""
+    """The buyer's order: what was bought, where it goes, how it is paid, and its steps so
+    far in the buyer's words (the API history is the back office's). An order Amazon has not
+    settled yet is asked about again on view."""
     found = _own_order(reference)
     if found.status in orders.OPEN:
         found = reconcile.settle(found, source="order page")
     events = orders.events(found)
-    steps = {event.status for event in events}
-    return render_template("order.html", order=found, events=events, was_pending="pending" in steps, steps=steps)
+    happened = {event.status for event in events}
+    return render_template(
+        "order.html",
+        order=found,
+        steps=buyer_steps(found, events, backoffice.refunds_of(found)),
+        was_pending="pending" in happened,
+        shipped="shipped" in happened,
+        closed=bool({"canceled", "refunded"} & happened),
+    )
+
+
+def buyer_steps(order: orders.Order, events, refunds) -> list[tuple[str, str]]:
+    """(what happened, when: stored UTC time) for the buyer: ordered, payment being confirmed,
+    confirmed or not accepted, shipped, canceled, each refund Amazon Pay completed. Never an
+    API operation's name."""
+    download = order.digital_only
+    words = {
+        "pending": "Payment being confirmed by Amazon Pay",
+        "unconfirmed": "Payment being confirmed by Amazon Pay",
+        "paid": "Payment confirmed",
+        "failed": "Payment not accepted: nothing was charged",
+        "shipped": "Completed: your payment was taken" if download else "Shipped: your payment was taken",
+        "canceled": "Canceled: the payment was released, nothing was charged",
+        "refund_declined": "Your refund is being arranged another way; we will contact you",
+    }
+    steps, said = [("Ordered", order.created_at)], set()
+    for event in events:
+        label = words.get(event.status)
+        if label and label not in said:  # "being confirmed" once, however often Amazon was asked
+            said.add(label)
+            steps.append((label, event.at))
+    for refund in refunds:
+        if refund.state == "Refunded":
+            amount = money.display(refund.amount, order.currency, region().locale)
+            steps.append((f"Refunded: Amazon Pay has returned {amount} to you", refund.updated_at))
+    return sorted(steps, key=lambda step: step[1])
 
 
 @bp.post("/orders/<reference>/buy-again")

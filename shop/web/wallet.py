@@ -240,7 +240,12 @@ def payment(reference: str):
     order = orders.by_reference(reference[:40])
     if order is None or order.owner != owner_key() or not order.payment_request.startswith("wallet:"):
         raise Problem(404, "Payment not found", "There is no such payment in this browser.", _account_link())
-    return render_template("result.html", order=order, reason=REASONS.get(order.failure_reason or ""))
+    # Declined: the way on is a new payment method for the saved wallet (the account page's
+    # Update payment method, amazon.Pay.initUpdate).
+    update = url_for("wallet.account", _anchor="wallet") if order.status == "failed" else None
+    return render_template(
+        "result.html", order=order, reason=REASONS.get(order.failure_reason or ""), update_wallet_url=update
+    )
 
 
 def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
@@ -281,6 +286,9 @@ def _wallet_order(buyer: accounts.Buyer, payment_request: str) -> orders.Order:
         totals,
         buyer.email,
         charge_permission_id=buyer.charge_permission_id,
+        buyer_name=buyer.name,
+        ship_to=None if cart.is_digital_only(items) else permission.get("shippingAddress"),
+        payment_descriptor=((permission.get("paymentPreferences") or [None])[0] or {}).get("paymentDescriptor"),
     )
 
 
