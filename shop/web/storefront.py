@@ -73,12 +73,15 @@ def product(product_id: str):
 @bp.post("/products/<product_id>/express-checkout")
 def express_checkout(product_id: str):
     """The product page's Amazon Pay button was clicked: add the product to the cart, then
-    answer the button options for that cart, with its signed payload (JSON, for fetch)."""
+    answer the button options for that cart, with its signed payload (JSON, for fetch); or
+    ``{"refused": message}`` for a quantity the cart cannot take."""
     found = _product_or_404(product_id)
     try:
         _change(found.id, request.form.get("quantity", ""), add=True)
     except cart.CartError as error:
-        return jsonify(message=str(error)), 400
+        # An answer, not an HTTP error: browsers log every 4xx of a fetch as a console error,
+        # and a buyer's quantity is no fault of the page.
+        return jsonify(refused=str(error))
     currency = region().ledger_currency
     items = cart.lines(session, currency)
     options = button.render_options(

@@ -44,7 +44,7 @@ function renderExpressButton(options) {
     const json = (answer.headers.get("Content-Type") || "").startsWith("application/json");
     const body = json ? await answer.json() : {};
     if (!answer.ok || !body.createCheckoutSessionConfig) {
-      refuse(body.message || "This page has expired. Please reload it and try again.");
+      refuse(body.refused || "This page has expired. Please reload it and try again.");
       return;
     }
     // The cart decides the productType: a download in a cart with other goods is shipped too.
