@@ -1,5 +1,7 @@
-// Wires Amazon's buttons to the page. Every value comes from the server, as JSON in
-// <script type="application/json"> blocks: the signed payload reaches checkout.js byte for byte.
+// Wires Amazon's buttons to the page (Amazon Pay steps "button" on the cart and product pages,
+// "Change" on the review page, Sign in with Amazon, the saved wallet's update). Every value comes
+// from the server, as JSON in <script type="application/json"> blocks or a fetch answer: the
+// signed payload reaches checkout.js byte for byte.
 "use strict";
 
 function readOptions(id) {
@@ -22,6 +24,9 @@ function renderExpressButton(options) {
   const problem = document.getElementById("quantity-problem");
   const button = amazon.Pay.renderButton("#AmazonPayButton", options);
   let busy = false; // a double click adds the product once
+  window.addEventListener("pageshow", () => {
+    busy = false; // back from Amazon's page (the back/forward cache keeps this script's state)
+  });
   const refuse = (message) => {
     problem.textContent = message;
     quantity.setAttribute("aria-invalid", "true");
