@@ -103,3 +103,14 @@ def test_the_header_fits_a_phone_and_the_skip_link_leads_to_the_content(page: Pa
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page.locator("main#main")).to_be_focused()
+
+
+def test_a_double_click_on_buy_now_adds_the_product_once(page: Page, journey):
+    buyer = journey("us")
+    page.goto(f"{buyer.shop_url}/products/field-notebook")
+    buyer.amazon_pay_button().dblclick()
+    buyer.sign_in()
+    buyer.pick()
+    buyer.expect_review()
+    expect(page.get_by_test_id("cart-link")).to_have_text("Cart (1)")
+    expect(page.get_by_test_id("subtotal")).to_have_text("$12.50")
