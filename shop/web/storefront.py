@@ -139,8 +139,9 @@ def change_cart():
     except cart.CartError as error:
         log.warning("cart: refused %s x %r: %s", found.id, quantity[:20], error)
         session[QUANTITY_PROBLEM] = {"product": found.id, "message": str(error), "quantity": quantity[:6]}
-        back = "storefront.product" if request.form.get("back") == "product" else "storefront.cart"
-        return redirect(url_for(back, product_id=found.id) if back == "storefront.product" else url_for(back), code=303)
+        on_product_page = request.form.get("back") == "product"
+        back = url_for("storefront.product", product_id=found.id) if on_product_page else url_for("storefront.cart")
+        return redirect(back, code=303)
     if add:
         flash(f"Added to your cart: {found.name}.", "info")
     return redirect(url_for("storefront.cart"), code=303)
