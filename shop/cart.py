@@ -65,18 +65,42 @@ def is_digital_only(items: list[Line]) -> bool:
     return bool(items) and all(line.product.digital for line in items)
 
 
+def product_type(items: list[Line]) -> str:
+    """Amazon Pay's productType for these items: a cart of downloads only needs no address."""
+    return "PayOnly" if is_digital_only(items) else "PayAndShip"
+
+
+def quantity_in_cart(session: MutableMapping, product_id: str) -> int:
+    quantity = _stored(session).get(product_id, 0)
+    return quantity if isinstance(quantity, int) else 0
+
+
 def set_quantity(session: MutableMapping, product_id: str, quantity: int, add: bool = False) -> None:
+    """Set a line's quantity (0 removes it), or with ``add`` add 1 or more to it. A refusal
+    says, in the buyer's words, what they can do instead (shown next to the quantity field)."""
     if catalog.get(product_id) is None:
         raise CartError("That product does not exist.")
     stored = _stored(session)
-    new_quantity = quantity + (stored.get(product_id, 0) if add else 0)
-    if not 0 <= new_quantity <= MAX_QUANTITY:
-        raise CartError(f"Quantities go from 0 to {MAX_QUANTITY}.")
-    if new_quantity == 0:
+    had = quantity_in_cart(session, product_id)
+    if add:
+        _check_addition(had, quantity)
+        quantity += had
+    elif not 0 <= quantity <= MAX_QUANTITY:
+        raise CartError(f"Choose a quantity from 0 to {MAX_QUANTITY} (0 removes it).")
+    if quantity == 0:
         stored.pop(product_id, None)
     elif product_id in stored or len(stored) < MAX_LINES:
-        stored[product_id] = new_quantity
+        stored[product_id] = quantity
     session["cart"] = stored
+
+
+def _check_addition(had: int, quantity: int) -> None:
+    if had >= MAX_QUANTITY:
+        raise CartError(f"You already have {MAX_QUANTITY} of these in your cart, the most we sell at once.")
+    if not 1 <= quantity <= MAX_QUANTITY - had:
+        if had:
+            raise CartError(f"You already have {had} of these in your cart: add 1 to {MAX_QUANTITY - had} more.")
+        raise CartError(f"Choose a quantity from 1 to {MAX_QUANTITY}.")
 
 
 def clear(session: MutableMapping) -> None:

@@ -6,6 +6,13 @@ string reaches the page (as JSON in a ``<script type="application/json">`` block
 ``static/js/amazon-pay.js``): re-serialising a signed payload is the first cause of
 ``InvalidSignatureError`` reports. The payload is the same for every visitor of a region,
 so its signature is computed once and cached per payload string.
+
+Two placements: on the cart (``Cart``) the button carries its signed payload and a click
+goes straight to Amazon. On a product page (``Product``, express checkout of that product, as
+the Magento, WooCommerce and OXID modules offer) the button is *decoupled*: rendered without a
+payload, its click first puts the product in the cart, and only then is the payload for that
+cart signed and handed to ``button.initCheckout``
+(https://developer.amazon.com/docs/amazon-pay-checkout/amazon-pay-script.html).
 """
 
 from __future__ import annotations
@@ -123,15 +130,23 @@ def _options(product_type: str, placement: str) -> dict[str, Any]:
     }
 
 
-def render_options(product_type: str, estimated_total: Decimal, save_wallet: bool = False) -> dict[str, Any]:
+def render_options(
+    product_type: str, estimated_total: Decimal, save_wallet: bool = False, placement: str = "Cart"
+) -> dict[str, Any]:
     """Everything ``amazon.Pay.renderButton('#AmazonPayButton', options)`` needs."""
     region = REGIONS[current_app.config["AMAZON_PAY_REGION"]]
     payload = checkout_session_payload(region.code, product_type, save_wallet)
     return {
-        **_options(product_type, "Cart"),
-        "estimatedOrderAmount": amazon_price(estimated_total, region.ledger_currency),
+        **decoupled_options(product_type, estimated_total, placement),
         "createCheckoutSessionConfig": _signed(payload),
     }
+
+
+def decoupled_options(product_type: str, estimated_total: Decimal, placement: str = "Product") -> dict[str, Any]:
+    """A button without a payload: checkout.js then returns ``{onClick, initCheckout}`` and
+    the page decides when checkout starts (the product page: after adding to the cart)."""
+    currency = REGIONS[current_app.config["AMAZON_PAY_REGION"]].ledger_currency
+    return {**_options(product_type, placement), "estimatedOrderAmount": amazon_price(estimated_total, currency)}
 
 
 def sign_in_options(state: str) -> dict[str, Any]:
