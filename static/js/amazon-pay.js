@@ -40,7 +40,11 @@ function renderExpressButton(options) {
     quantity.removeAttribute("aria-invalid");
     let answer;
     try {
-      answer = await fetch(host.dataset.expressUrl, { method: "POST", body: new FormData(form) });
+      answer = await fetch(host.dataset.expressUrl, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" }, // the shop's errors come back as JSON too
+      });
     } catch {
       refuse("We could not reach the shop. Please check your connection and try again.");
       return;
@@ -49,7 +53,7 @@ function renderExpressButton(options) {
     const json = (answer.headers.get("Content-Type") || "").startsWith("application/json");
     const body = json ? await answer.json() : {};
     if (!answer.ok || !body.createCheckoutSessionConfig) {
-      refuse(body.refused || "This page has expired. Please reload it and try again.");
+      refuse(body.refused || body.message || "This page has expired. Please reload it and try again.");
       return;
     }
     // The cart decides the productType: a download in a cart with other goods is shipped too.

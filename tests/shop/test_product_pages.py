@@ -21,11 +21,14 @@ def shopper(make_shop_buyer):
     return make_shop_buyer()
 
 
+JSON = {"Accept": "application/json"}  # as amazon-pay.js asks
+
+
 def express(shopper, product_id: str = "canvas-tote", quantity="1", **extra):
     """The product page's Amazon Pay click: the fetch POST amazon-pay.js makes."""
     page = f"/products/{product_id}"
     form = {"csrf_token": shopper.csrf(page), "quantity": quantity, "product_id": product_id, **extra}
-    return shopper.web.post(f"{page}/express-checkout", data=form)
+    return shopper.web.post(f"{page}/express-checkout", data=form, headers=JSON)
 
 
 def page_options(shopper, product_id: str) -> dict:
@@ -128,13 +131,15 @@ def test_express_checkout_refuses_a_quantity_with_a_message_for_the_field(shoppe
 
 
 def test_express_checkout_without_the_csrf_token_changes_nothing(shopper):
-    answer = shopper.web.post("/products/canvas-tote/express-checkout", data={"quantity": "1"})
-    assert answer.status_code == 400 and "Cart (0)" in text(shopper.web.get("/"))
+    answer = shopper.web.post("/products/canvas-tote/express-checkout", data={"quantity": "1"}, headers=JSON)
+    assert answer.status_code == 400 and answer.get_json()["message"]  # what the button shows
+    assert "Cart (0)" in text(shopper.web.get("/"))
 
 
 def test_express_checkout_of_an_unknown_product_is_404(shopper):
     form = {"csrf_token": shopper.csrf(), "quantity": "1"}
-    assert shopper.web.post("/products/no-such-thing/express-checkout", data=form).status_code == 404
+    answer = shopper.web.post("/products/no-such-thing/express-checkout", data=form, headers=JSON)
+    assert answer.status_code == 404 and answer.get_json()["error"]
 
 
 # -- quantities the shop cannot take: back to the page, the message by the field --------------------
