@@ -10,6 +10,16 @@ from __future__ import annotations
 PUBLIC_KEY_ID = "SANDBOX-TESTKEY0000000000000000A"
 PLAIN_KEY_ID = "TESTKEY0000000000000000B"  # an unprefixed key: the client adds /sandbox/v2
 STORE_ID = "amzn1.application-oa2-client.0123456789abcdef0123456789abcdef"
+# A US shipping address for ProcessOrder payloads (addressDetails; Amazon requires it for PayAndShip).
+ADDRESS_DETAILS = {
+    "name": "Jane Doe",
+    "addressLine1": "410 Terry Ave N",
+    "city": "Seattle",
+    "stateOrRegion": "WA",
+    "postalCode": "98109",
+    "countryCode": "US",
+    "phoneNumber": "800-000-0000",
+}
 
 
 def text(response) -> str:

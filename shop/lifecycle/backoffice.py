@@ -398,17 +398,10 @@ def refunded_total(refunds: list[Row]) -> Decimal:
 def settle_refund(refund_id: str) -> str:
     """Amazon's news about a refund (IPN or reconcile): read it and store its state."""
     refund = client().get_refund(refund_id).body
-    state, reason = refund["statusDetails"]["state"], refund["statusDetails"].get("reasonCode")
-    with write() as connection:
-        updated = connection.execute(
-            sa.update(refunds_table)
-            .where(refunds_table.c.refund_id == refund_id, refunds_table.c.state != state)
-            .values(state=state, reason=reason, updated_at=now())
-            .returning(refunds_table.c.order_id)
-        ).scalar()
-    if updated is None:
+    state = refund["statusDetails"]["state"]
+    order = _store_state(refunds_table, refunds_table.c.refund_id, refund_id, refund["statusDetails"])
+    if order is None:
         return "refund unchanged or unknown"
-    order = _order_of(updated)
     words = {"Refunded": "Refund completed", "Declined": "Refund DECLINED: refund the buyer by another means"}
     step = {"Refunded": "refunded", "Declined": "refund_declined"}.get(state)
     orders.note(
@@ -430,22 +423,28 @@ def settle_charge(charge_id: str) -> str:
     capture tells the buyer it shipped."""
     charge = client().get_charge(charge_id).body
     state, reason = charge["statusDetails"]["state"], charge["statusDetails"].get("reasonCode")
-    with write() as connection:
-        updated = connection.execute(
-            sa.update(charges_table)
-            .where(charges_table.c.charge_id == charge_id, charges_table.c.state != state)
-            .values(state=state, reason=reason, updated_at=now())
-            .returning(charges_table.c.order_id)
-        ).scalar()
-    if updated is None:
+    order = _store_state(charges_table, charges_table.c.charge_id, charge_id, charge["statusDetails"])
+    if order is None:
         return "charge unchanged or unknown"
-    order = _order_of(updated)
     amount = f"{charge['chargeAmount']['amount']} {order.currency}"
     if state == "Captured":
         orders.note(order, f"Further charge captured: {amount}", "shipped")
     else:
         orders.note(order, f"Further charge {state}{f' ({reason})' if reason else ''}: {amount}")
     return f"{order.reference}: further charge {state}"
+
+
+def _store_state(table: sa.Table, id_column: sa.Column, amazon_id: str, status: dict) -> orders.Order | None:
+    """Store Amazon's state of a refund or further charge row; its order if the state changed
+    (None: the same news again, or an object this shop does not know)."""
+    with write() as connection:
+        updated = connection.execute(
+            sa.update(table)
+            .where(id_column == amazon_id, table.c.state != status["state"])
+            .values(state=status["state"], reason=status.get("reasonCode"), updated_at=now())
+            .returning(table.c.order_id)
+        ).scalar()
+    return None if updated is None else _order_of(updated)
 
 
 def _order_of(order_id: int) -> orders.Order:

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from shop.amazon_pay import AmazonPayClient
-from tests.support import STORE_ID
+from tests.support import ADDRESS_DETAILS, STORE_ID
 
 USD = "USD"
 TOKENS = ("open", "ready", "cp", "charge", "captured", "refund", "token")
@@ -845,15 +845,7 @@ CONTROL_CASES = [
                     "checkoutMode": "ProcessOrder",
                 },
                 "storeId": STORE_ID,
-                "addressDetails": {
-                    "name": "Jane Doe",
-                    "addressLine1": "410 Terry Ave N",
-                    "city": "Seattle",
-                    "stateOrRegion": "WA",
-                    "postalCode": "98109",
-                    "countryCode": "US",
-                    "phoneNumber": "800-000-0000",
-                },
+                "addressDetails": ADDRESS_DETAILS,
                 "paymentDetails": {
                     "paymentIntent": "Authorize",
                     "chargeAmount": {"amount": "10.00", "currencyCode": USD},

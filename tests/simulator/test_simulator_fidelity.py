@@ -17,19 +17,11 @@ import pytest
 import requests
 
 from shop.amazon_pay import AmazonPayError
-from tests.support import STORE_ID
+from tests.support import ADDRESS_DETAILS, STORE_ID
 
 USD_10 = {"amount": "10.00", "currencyCode": "USD"}
 RESULT_URL = "http://shop.test/checkout/result"
-ADDRESS = {
-    "name": "Jane Doe",
-    "addressLine1": "410 Terry Ave N",
-    "city": "Seattle",
-    "stateOrRegion": "WA",
-    "postalCode": "98109",
-    "countryCode": "US",
-    "phoneNumber": "800-000-0000",
-}
+ADDRESS = ADDRESS_DETAILS
 
 
 def error_of(call, *args, **kwargs) -> AmazonPayError:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import simulator
 from shop.amazon_pay import signing
-from tests.support import PUBLIC_KEY_ID, STORE_ID
+from tests.support import ADDRESS_DETAILS, PUBLIC_KEY_ID, STORE_ID
 
 REVIEW_URL = "http://shop.test/checkout/review"
 RESULT_URL = "http://shop.test/checkout/result"
@@ -372,15 +372,7 @@ def test_process_order_goes_straight_to_processing(tab, private_key, state):
     payload = payload_json(
         web={"checkoutMode": "ProcessOrder", "checkoutResultReturnUrl": RESULT_URL, "checkoutReviewReturnUrl": None},
         paymentDetails={"paymentIntent": "Authorize", "chargeAmount": USD_25},
-        addressDetails={
-            "name": "Jane Doe",
-            "addressLine1": "410 Terry Ave N",
-            "city": "Seattle",
-            "stateOrRegion": "WA",
-            "postalCode": "98109",
-            "countryCode": "US",
-            "phoneNumber": "800-000-0000",
-        },
+        addressDetails=ADDRESS_DETAILS,
     )
     session_id = signed_in_checkout(tab, private_key, payload=payload)
     page = tab.get(f"/checkout/continue?amazonCheckoutSessionId={session_id}").text
