@@ -40,7 +40,10 @@ function renderExpressButton(options) {
     quantity.removeAttribute("aria-invalid");
     let answer;
     try {
-      answer = await fetch(host.dataset.expressUrl, { method: "POST", body: new FormData(form) });
+      // Accept: JSON, so a refused form (an expired page) is answered as JSON, not by a redirect.
+      answer = await fetch(host.dataset.expressUrl, {
+        method: "POST", body: new FormData(form), headers: { Accept: "application/json" },
+      });
     } catch {
       refuse("We could not reach the shop. Please check your connection and try again.");
       return;

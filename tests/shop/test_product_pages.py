@@ -16,6 +16,10 @@ import pytest
 from tests.support import text
 
 
+#: How amazon-pay.js asks: JSON, so a refused form is answered as JSON (shop/web/problems.py).
+FETCH = {"Accept": "application/json"}
+
+
 @pytest.fixture
 def shopper(make_shop_buyer):
     return make_shop_buyer()
@@ -25,7 +29,7 @@ def express(shopper, product_id: str = "canvas-tote", quantity="1", **extra):
     """The product page's Amazon Pay click: the fetch POST amazon-pay.js makes."""
     page = f"/products/{product_id}"
     form = {"csrf_token": shopper.csrf(page), "quantity": quantity, "product_id": product_id, **extra}
-    return shopper.web.post(f"{page}/express-checkout", data=form)
+    return shopper.web.post(f"{page}/express-checkout", data=form, headers=FETCH)
 
 
 def page_options(shopper, product_id: str) -> dict:
@@ -128,13 +132,13 @@ def test_express_checkout_refuses_a_quantity_with_a_message_for_the_field(shoppe
 
 
 def test_express_checkout_without_the_csrf_token_changes_nothing(shopper):
-    answer = shopper.web.post("/products/canvas-tote/express-checkout", data={"quantity": "1"})
+    answer = shopper.web.post("/products/canvas-tote/express-checkout", data={"quantity": "1"}, headers=FETCH)
     assert answer.status_code == 400 and "Cart (0)" in text(shopper.web.get("/"))
 
 
 def test_express_checkout_of_an_unknown_product_is_404(shopper):
     form = {"csrf_token": shopper.csrf(), "quantity": "1"}
-    assert shopper.web.post("/products/no-such-thing/express-checkout", data=form).status_code == 404
+    assert shopper.web.post("/products/no-such-thing/express-checkout", data=form, headers=FETCH).status_code == 404
 
 
 # -- quantities the shop cannot take: back to the page, the message by the field --------------------
