@@ -5,12 +5,14 @@ Japanese and EU shops, whose addresses and tax words differ.
 Run against demos started with fresh instance folders, so the back office shows only the
 orders made here (each demo embeds its own simulator, one port above the shop's):
 
+    mkdir -p /tmp/shots/us /tmp/shots/jp /tmp/shots/eu
     AMAZON_PAY_REGION=us SHOP_INSTANCE_PATH=/tmp/shots/us .venv/bin/flask run &
     AMAZON_PAY_REGION=jp SHOP_INSTANCE_PATH=/tmp/shots/jp FLASK_RUN_PORT=5010 \\
       SHOP_URL=http://127.0.0.1:5010 AMAZON_PAY_SIMULATOR_URL=http://127.0.0.1:5011 .venv/bin/flask run &
     AMAZON_PAY_REGION=eu SHOP_INSTANCE_PATH=/tmp/shots/eu FLASK_RUN_PORT=5020 \\
       SHOP_URL=http://127.0.0.1:5020 AMAZON_PAY_SIMULATOR_URL=http://127.0.0.1:5021 .venv/bin/flask run &
-    .venv/bin/python scripts/screenshots.py [--us http://127.0.0.1:5000] [--jp http://127.0.0.1:5010] [--eu http://127.0.0.1:5020] [--only wallet,jp]
+    .venv/bin/python scripts/screenshots.py [--us http://127.0.0.1:5000] [--jp http://127.0.0.1:5010] \\
+      [--eu http://127.0.0.1:5020] [--only wallet,jp]
 
 A region whose shop does not answer is skipped. The simulator's test controls play a lost
 answer and move its clock. Japanese text needs a Japanese font (fonts-ipafont-gothic, which
@@ -346,7 +348,8 @@ def main() -> None:
                     if not args.only or name in args.only:
                         part(Shots(browser, servers, region, PHONE if name == "phone" else DESKTOP))
             elif not args.only or region in args.only:
-                regional(Shots(browser, servers, region), ("review", "result", "order") if region == "jp" else ("order",))
+                pages = ("review", "result", "order") if region == "jp" else ("order",)
+                regional(Shots(browser, servers, region), pages)
         browser.close()
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from tests.support import text
 
-
 #: How amazon-pay.js asks: JSON, so a refused form is answered as JSON (shop/web/problems.py).
 FETCH = {"Accept": "application/json"}
 
