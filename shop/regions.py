@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel import Locale, localedata
+from babel.dates import format_date, format_time
 
 _EU_HOSTS = (
     "https://*.payments-amazon.com",
@@ -69,13 +69,21 @@ class Region:
     timezone: str  # dates on the buyer's pages and e-mails are shown in this zone
 
     def when(self, at: str) -> str:
-        """A stored UTC time (ISO 8601) as the region's buyers write it, with the time zone:
-        "November 29, 2026, 4:58 PM EST", "29. November 2026, 22:58 MEZ", "2026年11月30日 6:58 JST"."""
+        """A stored UTC time (ISO 8601) in the region's time zone, written in the pages' language
+        (English) the way the region writes it: "November 29, 2026, 4:58 PM EST",
+        "29 November 2026, 22:58 CET", "30 November 2026, 6:58 am JST"."""
         moment = datetime.fromisoformat(at).astimezone(ZoneInfo(self.timezone))
-        date = format_date(moment, "long", locale=self.locale)
-        time = format_time(moment, "short", locale=self.locale)
-        zone = format_datetime(moment, "z", locale=self.locale)
-        return Locale.parse(self.locale).datetime_formats["medium"].format(time, date) + " " + zone
+        locale = self.page_locale
+        date = format_date(moment, "long", locale=locale)
+        time = format_time(moment, "short", locale=locale)
+        return Locale.parse(locale).datetime_formats["medium"].format(time, date) + " " + moment.tzname()
+
+    @property
+    def page_locale(self) -> str:
+        """The shop's pages are in English: English as written in the region's country (en_DE,
+        en_GB), or international English where Babel has no such locale (Japan)."""
+        english = "en_" + self.locale.split("_")[1]
+        return english if localedata.exists(english) else "en_001"
 
     @property
     def checkout_js(self) -> str:

@@ -162,15 +162,16 @@ def test_the_e_mail_has_the_address_payment_method_and_local_date(client, tmp_pa
     with app.app_context():
         _subject, mail = notifications.Texts(app, orders.by_reference(reference)).confirmed()
     assert "〒153-0064" in mail and "日本" in mail and "Visa ****1111" in mail
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2} JST", mail) and not ISO_TIME.search(mail)
+    assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{1,2}:\d{2}\s[ap]m JST", mail) and not ISO_TIME.search(mail)
     assert re.search(r"Total \(税込, tax included\) +￥3,700\n", mail) and "Includes consumption tax" in mail
 
 
 def test_dates_are_the_regions_own():
     at = "2026-11-29T21:58:05+00:00"
     assert REGIONS["us"].when(at) == "November 29, 2026, 4:58\u202fPM EST"
-    assert REGIONS["eu"].when(at) == "29. November 2026, 22:58 MEZ"
-    assert REGIONS["jp"].when(at) == "2026年11月30日 6:58 JST"
+    assert REGIONS["eu"].when(at) == "29 November 2026, 22:58 CET"  # English pages: no "MEZ" amid English
+    assert REGIONS["uk"].when(at) == "29 November 2026, 21:58 GMT"
+    assert REGIONS["jp"].when(at) == "30 November 2026, 6:58\u202fam JST"
 
 
 # -- saved wallet and the Change buttons -----------------------------------------------------------
