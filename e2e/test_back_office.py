@@ -105,6 +105,7 @@ def test_cancel_an_authorization(page: Page, journey, shop_url):
     expect(merchant.get_by_test_id("amazon-charge-state")).to_have_text("Canceled")
     page.goto(f"{shop_url}/orders/{reference}")
     expect(page.get_by_test_id("order-steps")).to_contain_text("Canceled: the payment was released")
+    expect(page.get_by_test_id("order-status")).to_have_text("Canceled")
 
 
 def test_close_an_authorized_order(page: Page, journey, shop_url):

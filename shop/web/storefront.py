@@ -195,6 +195,7 @@ def order(reference: str):
         steps=buyer_steps(found, events, backoffice.refunds_of(found)),
         was_pending="pending" in happened,
         shipped="shipped" in happened,
+        canceled="canceled" in happened,
         closed=bool({"canceled", "refunded"} & happened),
     )
 

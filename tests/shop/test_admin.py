@@ -197,7 +197,9 @@ def test_cancel_releases_the_authorization(shop_app, admin_of, make_shop_buyer):
     buyer, reference = paid_order(make_shop_buyer)
     act(admin_of(shop_app), reference, "cancel")
     assert charge_state(shop_app, reference)["statusDetails"]["state"] == "Canceled"
-    assert "Canceled: the payment was released" in text(buyer.web.get(f"/orders/{reference}"))
+    page = text(buyer.web.get(f"/orders/{reference}"))
+    assert "Canceled: the payment was released" in page
+    assert re.search(r'data-testid="order-status">Canceled<', page) and "nothing was charged" in page
 
 
 def test_refund_part_then_the_rest_settled_by_the_reconcile_pass(shop_app, admin_of, make_shop_buyer, sim):
