@@ -69,6 +69,7 @@ class Findings:
         return self.found[(region, name)]
 
     def record(self, region: str, name: str, page: Page) -> None:
+        page.wait_for_load_state("load")  # the URL changes before the stylesheet is in: measure the styled page
         small = page.evaluate(_SMALL_TARGETS, MIN_TARGET)
         self.found[(region, name)] = (page.evaluate(_WIDTH), small, audit(page, EXTRA_TAGS))
 
