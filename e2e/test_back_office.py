@@ -77,6 +77,7 @@ def test_ship_then_refund_part_then_the_rest(page: Page, journey, shop_url):
     expect(merchant.get_by_text("Delivery Tracker sent: UPS 1Z999AA10123456784")).to_be_visible()
     page.goto(f"{shop_url}/orders/{reference}")
     expect(page.get_by_test_id("order-steps")).to_contain_text("Shipped")
+    expect(page.get_by_test_id("order-steps")).to_contain_text("Tracking number 1Z999AA10123456784 (UPS)")
 
     merchant.get_by_label("Amount to refund").fill("10.00")
     merchant.get_by_test_id("refund").click()

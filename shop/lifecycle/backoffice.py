@@ -85,6 +85,22 @@ MAX_REFUNDS = 10
 MAX_CLOSURE_REASON = 255  # characters, Amazon's limit for closureReason
 #: The history note of a close: the guard against closing (and telling the buyer) twice.
 CLOSED_NOTE = "Order closed at Amazon Pay"
+TRACKER_NOTE = "Delivery Tracker sent: "
+#: Carriers offered for a Delivery Tracker: Amazon's carrier codes, and the names buyers know
+#: (https://developer.amazon.com/docs/amazon-pay-api-v2/delivery-tracker.html, "carrierCode").
+CARRIERS = {
+    "UPS": "UPS",
+    "USPS": "USPS",
+    "FEDEX": "FedEx",
+    "DHL": "DHL",
+    "DHL_PAKET": "DHL Paket",
+    "DPD": "DPD",
+    "HERMES": "Hermes",
+    "GLS": "GLS",
+    "ROYAL_MAIL": "Royal Mail",
+    "YAMATO": "Yamato Transport",
+    "JAPAN_POST": "Japan Post",
+}
 OVER_REFUND_SHARE = Decimal("0.15")
 OVER_REFUND_CAP = Decimal(75)
 
@@ -252,7 +268,18 @@ def _track(order: orders.Order, carrier: str, tracking: str, action: str) -> ord
         )
     except AmazonPayError as error:
         return orders.note(order, f"Delivery Tracker not sent: {error.reason_code} ({error.message})")
-    return orders.note(order, f"Delivery Tracker sent: {carrier} {tracking[:64]}")
+    return orders.note(order, f"{TRACKER_NOTE}{carrier} {tracking[:64]}", "tracking")
+
+
+def trackers(events) -> list[tuple[str, str, str]]:
+    """(carrier's name, tracking number, when) of each parcel with a Delivery Tracker, from the
+    order's history: what the buyer's order page shows."""
+    found = []
+    for event in events:
+        if event.status == "tracking" and event.detail.startswith(TRACKER_NOTE):
+            code, _, number = event.detail.removeprefix(TRACKER_NOTE).partition(" ")
+            found.append((CARRIERS.get(code, code), number, event.at))
+    return found
 
 
 def cancel(order: orders.Order) -> orders.Order:

@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 DEMO_PASSWORD = "demo"
-#: Carriers offered for a Delivery Tracker (codes from Amazon's carrier list).
-CARRIERS = ("UPS", "USPS", "FEDEX", "DHL", "DHL_PAKET", "DPD", "HERMES", "GLS", "ROYAL_MAIL", "YAMATO", "JAPAN_POST")
 
 
 @functools.cache
@@ -142,7 +140,7 @@ def order_detail(reference: str):
         further_unconfirmed=asked,
         charge_number=asked.number if asked else len(further) + 2,
         closed=backoffice.closed_by_shop(order),
-        carriers=CARRIERS,
+        carriers=backoffice.CARRIERS,
     )
 
 

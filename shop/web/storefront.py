@@ -220,6 +220,8 @@ def buyer_steps(order: orders.Order, events, refunds) -> list[tuple[str, str]]:
         if label and label not in said:  # "being confirmed" once, however often Amazon was asked
             said.add(label)
             steps.append((label, event.at))
+    for carrier, number, at in backoffice.trackers(events):
+        steps.append((f"Tracking number {number} ({carrier})", at))
     for refund in refunds:
         if refund.state == "Refunded":
             amount = money.display(refund.amount, order.currency, region().locale)

@@ -261,7 +261,7 @@ def test_the_back_office_is_configured_from_the_environment(tmp_path):
 
 
 def test_mark_shipped_with_a_tracking_number_sends_a_delivery_tracker(shop_app, admin_of, make_shop_buyer, sim):
-    _buyer, reference = paid_order(make_shop_buyer)
+    buyer, reference = paid_order(make_shop_buyer)
     admin = admin_of(shop_app)
     page = act(
         admin,
@@ -274,9 +274,12 @@ def test_mark_shipped_with_a_tracking_number_sends_a_delivery_tracker(shop_app, 
     assert "Delivery Tracker sent: UPS 1Z999AA10123456784" in page
     trackers = sim.app.extensions["amazon_pay_simulator"].delivery_trackers
     assert trackers == {("UPS", "1Z999AA10123456784"): charge_state(shop_app, reference)["chargePermissionId"]}
-    _other, second = paid_order(make_shop_buyer)  # Amazon: a tracking code can be used once
+    # The buyer's order page gives the carrier by name and the number to follow the parcel.
+    assert "Tracking number 1Z999AA10123456784 (UPS)" in text(buyer.web.get(f"/orders/{reference}"))
+    other_buyer, second = paid_order(make_shop_buyer)  # Amazon: a tracking code can be used once
     again = act(
         admin, second, "capture", amount=str(authorized(shop_app, second)), carrier="UPS", tracking="1Z999AA10123456784"
     )
     assert "Delivery Tracker not sent: InvalidParameterValue" in again
+    assert "Tracking number" not in text(other_buyer.web.get(f"/orders/{second}"))  # none was sent
     assert charge_state(shop_app, second)["statusDetails"]["state"] == "Captured"  # the money moved anyway
