@@ -279,6 +279,15 @@ def cancel():
             cart.clear(session)
             flash(_already_paid(order), "info")
             return redirect(url_for("storefront.order", reference=order.reference))
+        if order.status == "awaiting_payment":
+            # Still open at Amazon, or Amazon did not answer: not "nothing was charged", because
+            # the reconcile pass completes a session the buyer did pay for.
+            flash(
+                "You left Amazon Pay before finishing, and your cart is still here. If Amazon Pay took your "
+                "payment after all, your order page will show it; you will not be charged twice.",
+                "info",
+            )
+            return redirect(url_for("storefront.cart"))
     flash("You left Amazon Pay before paying. Nothing was charged, and your cart is still here.", "info")
     return redirect(url_for("storefront.cart"))
 

@@ -174,6 +174,20 @@ def test_the_cancel_url_after_paying_shows_the_order(shop_app, buyer, sim):
     assert f"You already paid for order {reference}." in page and NOT_CHARGED not in page.lower()
 
 
+def test_the_cancel_url_while_amazon_does_not_answer_never_says_nothing_was_charged(shop_app, buyer, sim):
+    """The buyer paid at Amazon, then came back by the cancel URL while Amazon Pay was down: the
+    shop cannot know, and the reconcile pass will complete what was paid."""
+    reference, _result_path = at_amazon(buyer)
+    set_faults(sim, [{"operation": "GetCheckoutSession", "kind": "5xx", "times": 8}])
+    back = buyer.web.get("/checkout/cancel")
+    assert back.headers["Location"].endswith("/cart")
+    page = text(buyer.web.get("/cart"))
+    assert NOT_CHARGED not in page.lower() and "you will not be charged twice" in page
+    set_faults(sim, [])
+    with shop_app.app_context():
+        assert orders.by_reference(reference).status == "awaiting_payment"  # the next pass settles it
+
+
 def test_the_cancel_url_of_a_buyer_who_never_paid_says_so(shop_app, buyer):
     buyer.add()
     buyer.click_amazon_pay()
