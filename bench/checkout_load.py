@@ -147,21 +147,28 @@ def _python_client(url: str, seconds: float, connections: int, cookie: str | Non
     return {"rps": total / elapsed, "requests": total, "errors": sum(errors.values())}
 
 
-def measure_pages(targets: dict[str, tuple[str, str | None]], args) -> dict[str, dict]:
-    """Requests per second of the floor and each page, ``targets = {name: (url, cookie)}`` with
-    the floor first: after a warm-up, ``--page-rounds`` rounds in which each target is measured
-    once, in rotating order. A page's ratio to the floor is taken within each round (the two
-    were measured seconds apart), and the median over the rounds is the one judged: another
-    process taking the CPU for a while then moves one round, not the verdict."""
+def measure_pages(targets: dict[str, tuple[str, str | None, Server]], args) -> dict[str, dict]:
+    """Requests per second of the floor and each page, ``targets = {name: (url, cookie,
+    server)}`` with the floor first: after a warm-up, ``--page-rounds`` rounds in which each
+    target is measured once, in rotating order. A page's ratio to the floor is taken within each
+    round (the two were measured seconds apart), and the median over the rounds is the one
+    judged: another process taking the CPU for a while then moves one round, not the verdict.
+    Each measurement also reads the CPU time the server (master and workers) used meanwhile:
+    CPU per request says where the time goes, whatever else the machine was doing."""
     names = list(targets)
-    for url, cookie in targets.values():  # warm-up: every worker has served the page
+    for url, cookie, _ in targets.values():  # warm-up: every worker has served the page
         throughput(url, 1, args.connections, args.client, cookie)
     rounds: dict[str, list[dict]] = {name: [] for name in names}
     for round_number in range(args.page_rounds):
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
-            url, cookie = targets[name]
-            rounds[name].append(throughput(url, args.page_seconds, args.connections, args.client, cookie))
+            url, cookie, server = targets[name]
+            before = server.cpu_seconds()
+            measured = throughput(url, args.page_seconds, args.connections, args.client, cookie)
+            after = server.cpu_seconds()
+            if before is not None and after is not None and measured["requests"]:
+                measured["cpu_us"] = (after - before) / measured["requests"] * 1e6
+            rounds[name].append(measured)
     floor = [r["rps"] for r in rounds[names[0]]]
     pages = {}
     for name, measured in rounds.items():
@@ -175,6 +182,9 @@ def measure_pages(targets: dict[str, tuple[str, str | None]], args) -> dict[str,
             "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
             "errors": sum(r["errors"] for r in measured),
         }
+        cpu = [r["cpu_us"] for r in measured if "cpu_us" in r]
+        if cpu:
+            pages[name]["cpu_us_per_request"] = round(statistics.median(cpu))
     return pages
 
 
@@ -245,9 +255,9 @@ def percentiles(values: list[float]) -> dict:
     return {"count": len(values), "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
 
 
-def run_database(name: str, database_url: str | None, folder: Path, floor_url: str, args) -> dict:
+def run_database(name: str, database_url: str | None, folder: Path, floor: Server, args) -> dict:
     """One database: a fresh simulator and shop, warm-up, the timed checkouts, the counts; then
-    the pages, each round next to the floor (``floor_url``, running all along)."""
+    the pages, each round next to the floor (``floor``, running all along)."""
     instance = folder / "instance"
     folder.mkdir(parents=True)
     with Servers(folder) as servers:
@@ -268,9 +278,9 @@ def run_database(name: str, database_url: str | None, folder: Path, floor_url: s
 
         pages = measure_pages(
             {
-                "floor": (floor_url, None),
-                "catalog": (f"{shop.url}/", None),
-                "cart": (f"{shop.url}/cart", cart_cookie(shop.url, simulator.url)),
+                "floor": (floor.url, None, floor),
+                "catalog": (f"{shop.url}/", None, shop),
+                "cart": (f"{shop.url}/cart", cart_cookie(shop.url, simulator.url), shop),
             },
             args,
         )
@@ -414,8 +424,8 @@ def report(meta: dict, legs: list[dict], skipped: list[str]) -> tuple[str, bool]
         f"## Pages (requests per second: median round (best); of the floor: median of the rounds' ratios "
         f"(range); {meta['client']})",
         "",
-        "| page | " + " | ".join(f"{leg['database']}: req/s | of the floor" for leg in legs) + " |",
-        "|---|" + "---|---|" * len(legs),
+        "| page | " + " | ".join(f"{leg['database']}: req/s | of the floor | server CPU µs/req" for leg in legs) + " |",
+        "|---|" + "---|---|---|" * len(legs),
     ]
     for page, label in (("floor", 'bare Flask "ok" (the floor)'), ("catalog", "catalog"), ("cart", "cart")):
         cells = []
@@ -424,6 +434,8 @@ def report(meta: dict, legs: list[dict], skipped: list[str]) -> tuple[str, bool]
             low, high = measured["ratio_range"]
             cells.append(f"{measured['median_rps']:.0f} ({measured['best_rps']:.0f})")
             cells.append(f"**{measured['ratio']:.2f}** ({low:.2f}–{high:.2f})" if page != "floor" else "1")
+            cpu = measured.get("cpu_us_per_request")
+            cells.append(f"{cpu:,}" if cpu is not None else "n/a")
         lines.append(row(label, cells))
     noisy = [
         f"{leg['database']} {page}"
@@ -510,13 +522,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"floor: bare Flask under gunicorn ({args.workers} workers) at {floor.url}", flush=True)
                 for name in databases:
                     if name == "sqlite":
-                        legs.append(run_database("SQLite", None, Path(tmp) / "sqlite", floor.url, args))
+                        legs.append(run_database("SQLite", None, Path(tmp) / "sqlite", floor, args))
                     elif not postgresql_available(args.postgresql):
                         print(f"\n!!! PostgreSQL SKIPPED: no server at {meta['postgresql']} !!!\n", flush=True)
                         skipped.append("PostgreSQL")
                     else:
                         with postgresql_schema(args.postgresql) as url:
-                            legs.append(run_database("PostgreSQL", url, Path(tmp) / "postgresql", floor.url, args))
+                            legs.append(run_database("PostgreSQL", url, Path(tmp) / "postgresql", floor, args))
         except ServerError as error:
             die(str(error))
 

@@ -84,9 +84,12 @@ class Journey:
         page = self.page
         page.goto(self.shop_url)
         card = page.get_by_test_id(f"product-{product}")
-        if quantity != 1:
-            card.get_by_label("Quantity").fill(str(quantity))
-        card.get_by_role("button", name="Add to cart").click()
+        if quantity == 1:  # a catalog card adds one
+            card.get_by_role("button", name="Add to cart").click()
+        else:  # the product page sets a quantity
+            card.get_by_role("link").click()
+            page.get_by_label("Quantity").fill(str(quantity))
+            page.get_by_role("button", name="Add to cart").click()
         expect(page).to_have_url(f"{self.shop_url}/cart")
         expect(page.get_by_test_id(f"line-{product}")).to_be_visible()
 

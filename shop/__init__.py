@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session, url_for
+from flask import Flask, g, request, session
 from flask_wtf.csrf import CSRFProtect
 
 from . import addresses, cart
@@ -138,27 +138,20 @@ def _template_globals(app: Flask) -> None:
     if app.config["AMAZON_PAY_MODE"] == "simulator":
         script = f"{app.config['AMAZON_PAY_ENDPOINT']}/static-{region.script_host}/checkout.js"
 
-    links_by_root: dict[str, dict[str, str | None]] = {}
+    links_by_root: dict[str, pages.Links] = {}
 
-    def links() -> dict[str, str | None]:
-        """The header's links, built once per application root (every page shows them)."""
+    def links() -> pages.Links:
+        """The URLs every page uses, built once per application root: ``url_for`` costs more
+        than most of a page's lines, and these never change while the app runs."""
         root = request.script_root
         if root not in links_by_root:
-            features = app.config["SHOP_FEATURES"]
-            links_by_root[root] = {
-                "css": url_for("static", filename="style.css"),
-                "favicon": url_for("static", filename="favicon.svg"),
-                "catalog": url_for("storefront.catalog"),
-                "cart": url_for("storefront.cart"),
-                "account": url_for("wallet.account") if "wallet" in features else None,
-            }
+            links_by_root[root] = pages.Links.build(script, with_wallet="wallet" in app.config["SHOP_FEATURES"])
         return links_by_root[root]
 
     @app.context_processor
     def page_globals():
         return {
             "links": links(),
-            "amazon_pay_script": script,
             "cart_count": cart.count(session),
             "region": region,
             "mode": app.config["AMAZON_PAY_MODE"],

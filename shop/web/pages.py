@@ -8,8 +8,10 @@ import functools
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import current_app, g, session, url_for
+from flask import current_app, g, request, session, url_for
+from markupsafe import Markup
 
 from ..amazon_pay import AmazonPayClient
 from ..lifecycle import accounts
@@ -35,6 +37,36 @@ REASONS = {
     "AddressNotAccepted": "We cannot ship to the address chosen at Amazon Pay, so we canceled the payment.",
     "UnknownToAmazon": "Amazon Pay has no record of this payment.",
 }
+
+
+@dataclass(frozen=True)
+class Links:
+    """The URLs every page may use (``links.cart`` in a template), the same for every visitor.
+    Attributes, not a dict: Jinja looks ``links.cart`` up as an attribute first."""
+
+    css: str
+    favicon: str
+    catalog: str
+    cart: str
+    change_cart: str
+    account: str | None
+    amazon_pay_scripts: Markup  # the button pages' <head>: checkout.js, then our wiring
+
+    @classmethod
+    def build(cls, checkout_js: str, with_wallet: bool) -> Links:
+        """``checkout_js``: the region's Amazon Pay script (or the simulator's stand-in)."""
+        wiring = url_for("static", filename="js/amazon-pay.js")
+        return cls(
+            css=url_for("static", filename="style.css"),
+            favicon=url_for("static", filename="favicon.svg"),
+            catalog=url_for("storefront.catalog"),
+            cart=url_for("storefront.cart"),
+            change_cart=url_for("storefront.change_cart"),
+            account=url_for("wallet.account") if with_wallet else None,
+            amazon_pay_scripts=Markup('<script src="{}" defer></script>\n<script src="{}" defer></script>').format(
+                checkout_js, wiring
+            ),
+        )
 
 
 def owner_key() -> str:
@@ -78,10 +110,19 @@ def sign_in_link() -> tuple[str, str]:
     return url_for("wallet.account"), "Sign in"
 
 
+_external_urls: dict[tuple[str, str, str], str] = {}
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute URL of the shop for Amazon (return, cancel, sign-in URLs): the configured
-    SHOP_URL, never the request's Host or X-Forwarded-Host, which anyone can forge."""
-    return current_app.config["SHOP_URL"] + url_for(endpoint, **values)
+    SHOP_URL, never the request's Host or X-Forwarded-Host, which anyone can forge. Those
+    without values (the button's review and cancel URLs, on every cart) are built once."""
+    if values:
+        return current_app.config["SHOP_URL"] + url_for(endpoint, **values)
+    key = (current_app.config["SHOP_URL"], request.script_root, endpoint)
+    if key not in _external_urls:
+        _external_urls[key] = key[0] + url_for(endpoint)
+    return _external_urls[key]
 
 
 def amazon_pay() -> AmazonPayClient:

@@ -22,6 +22,8 @@ from shop.amazon_pay import AmazonPayClient
 from shop.config import ConfigError, load
 from tests.support import PUBLIC_KEY_ID, text
 
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
 SANDBOX_ENV = {
     "AMAZON_PAY_MODE": "sandbox",
     "AMAZON_PAY_REGION": "us",
@@ -253,6 +255,59 @@ def test_session_cookie_is_httponly_and_samesite_lax(shop_app):
     attributes = [part.strip().lower() for part in cookie.split(";")[1:]]
     assert "httponly" in attributes and "samesite=lax" in attributes, cookie
     assert "path=/" in attributes
+
+
+def test_carts_and_form_tokens_survive_a_deploy_from_stock_flask_and_back(shop_app):
+    """The shop signs sessions and form tokens faster than stock Flask and Flask-WTF do
+    (shop/web/security.py), in the same format: a cart in a cookie Flask signed still opens,
+    a cookie the shop signs still opens in stock Flask, and Flask-WTF's own check accepts the
+    shop's form token. So a deploy in either direction logs nobody out and empties no cart."""
+    from flask.sessions import SecureCookieSessionInterface
+    from flask_wtf.csrf import generate_csrf, validate_csrf
+
+    stock = SecureCookieSessionInterface().get_signing_serializer(shop_app)
+    # A browser whose cart stock Flask signed: the shop shows its cart.
+    web = shop_app.test_client()
+    web.set_cookie("session", stock.dumps({"cart": {"trail-mug": 2}}))
+    page = web.get("/cart").get_data(as_text=True)
+    assert 'data-testid="line-trail-mug"' in page and 'value="2"' in page
+    # The shop's own cookie, after adding to that cart: stock Flask reads the same cart.
+    token = CSRF_FIELD.search(page)[1]
+    answer = web.post(
+        "/cart/items", data={"csrf_token": token, "product_id": "canvas-tote", "quantity": "1", "add": "1"}
+    )
+    assert answer.status_code == 303
+    cookie = session_cookie(answer).split(";")[0].split("=", 1)[1]
+    assert stock.loads(cookie)["cart"] == {"trail-mug": 2, "canvas-tote": 1}
+    # Tokens: the shop's validates with Flask-WTF, and Flask-WTF's with the shop.
+    with shop_app.test_request_context("/"):
+        ours = shop_app.jinja_env.globals["csrf_token"]()
+        validate_csrf(ours)
+    web = shop_app.test_client()
+    with web.session_transaction() as session:
+        session["csrf_token"] = "a" * 40
+    with shop_app.test_request_context("/"):
+        from flask import session as request_session
+
+        request_session["csrf_token"] = "a" * 40
+        theirs = generate_csrf()
+    assert (
+        web.post(
+            "/cart/items", data={"csrf_token": theirs, "product_id": "canvas-tote", "quantity": "1", "add": "1"}
+        ).status_code
+        == 303
+    )
+
+
+def test_a_forged_session_cookie_is_a_new_visitor(shop_app):
+    """Signed with another key: the shop ignores it (an empty cart), as stock Flask does."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    forged = URLSafeTimedSerializer("not the shop's key", salt="cookie-session").dumps({"cart": {"trail-mug": 3}})
+    web = shop_app.test_client()
+    web.set_cookie("session", forged)
+    page = web.get("/cart").get_data(as_text=True)
+    assert "Your cart is empty" in page
 
 
 # -- security headers on every page ------------------------------------------------------------------------

@@ -25,6 +25,22 @@ def buyer_browser(make_shop_buyer):
 # -- cart and button -------------------------------------------------------------------------------
 
 
+def test_a_catalog_card_adds_one_of_its_product(buyer_browser):
+    """The catalog has one form (one token) and each card's button names its product: what
+    a browser sends for a click on the tote's card is that form plus that button."""
+    web = buyer_browser.web
+    page = web.get("/").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="/cart/items" id="add-to-cart">(.*?)</form>', page, re.S)[1]
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form))
+    assert page.count('name="csrf_token"') == 1 and fields["quantity"] == "1"
+    buttons = re.findall(r'<button type="submit" form="add-to-cart" name="product_id" value="([^"]+)"', page)
+    assert len(buttons) == 4 and "canvas-tote" in buttons
+    for _ in range(2):
+        answer = web.post("/cart/items", data={**fields, "product_id": "canvas-tote"})
+        assert answer.status_code == 303 and answer.headers["Location"] == "/cart"
+    assert "Cart (2)" in text(web.get("/cart"))
+
+
 def test_cart_totals_and_a_button_amazon_accepts(buyer_browser, shop_app):
     buyer_browser.add("canvas-tote", 2)
     buyer_browser.add("field-notebook", 1)
