@@ -25,9 +25,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,15 +163,22 @@ _CALL_LIMITS: ContextVar[tuple[float, float] | None] = ContextVar("amazon_pay_ca
 _BLOCK_ENDS: ContextVar[float | None] = ContextVar("amazon_pay_block_ends", default=None)
 
 
-@contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Every call made in this block (this thread) ends within ``seconds`` from now, retries
-    included: the shop wraps each buyer's request in it, below the server's worker timeout."""
-    token = _BLOCK_ENDS.set(time.monotonic() + seconds)
-    try:
-        yield
-    finally:
-        _BLOCK_ENDS.reset(token)
+class within:  # noqa: N801 (used as a function: ``with within(25):``)
+    """Every call made in this block (this thread) ends within ``seconds`` from its start,
+    retries included: the shop wraps each buyer's request in it, below the server's worker
+    timeout. (A class, not ``@contextmanager``: it is entered on every request.)"""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._token: Token | None = None
+
+    def __enter__(self) -> None:
+        self._token = _BLOCK_ENDS.set(time.monotonic() + self.seconds)
+
+    def __exit__(self, *_exc) -> None:
+        if self._token is not None:
+            _BLOCK_ENDS.reset(self._token)
+            self._token = None
 
 
 class DeadlineRetry(Retry):

@@ -96,9 +96,7 @@ def cart_page():
     items = cart.lines(session, region().ledger_currency)
     totals = cart.totals(items, region().ledger_currency)
     save_wallet = _save_wallet()
-    options = None
-    if items:
-        options = button.render_options(cart.product_type(items), totals.subtotal, save_wallet=save_wallet)
+    options = button.cart_button(cart.product_type(items), totals.subtotal, save_wallet) if items else None
     problem = session.pop(QUANTITY_PROBLEM, None)
     if isinstance(problem, dict) and all(line.product.id != problem.get("product") for line in items):
         flash(str(problem.get("message")), "error")  # no quantity field to put it by

@@ -279,16 +279,17 @@ def test_carts_and_form_tokens_survive_a_deploy_from_stock_flask_and_back(shop_a
     assert answer.status_code == 303
     cookie = session_cookie(answer).split(";")[0].split("=", 1)[1]
     assert stock.loads(cookie)["cart"] == {"trail-mug": 2, "canvas-tote": 1}
-    # Tokens: the shop's validates with Flask-WTF, and Flask-WTF's with the shop.
+    # Tokens: the one on the shop's page validates with Flask-WTF, and Flask-WTF's with the shop.
+    ours = CSRF_FIELD.search(web.get("/").get_data(as_text=True))[1]
     with shop_app.test_request_context("/"):
-        ours = shop_app.jinja_env.globals["csrf_token"]()
+        from flask import session as request_session
+
+        request_session["csrf_token"] = stock.loads(cookie)["csrf_token"]  # the secret the page's token signs
         validate_csrf(ours)
     web = shop_app.test_client()
     with web.session_transaction() as session:
         session["csrf_token"] = "a" * 40
     with shop_app.test_request_context("/"):
-        from flask import session as request_session
-
         request_session["csrf_token"] = "a" * 40
         theirs = generate_csrf()
     assert (
