@@ -72,6 +72,35 @@ def test_signature_is_computed_once_per_payload(buyer_browser, shop_app):
     assert buyer_browser.button_options()["createCheckoutSessionConfig"]["signature"] == first
 
 
+def test_the_kept_button_follows_the_cart(make_shop_buyer, make_wallet_buyer):
+    """The cart's button options are made once per kind and amount of cart and kept: every
+    change of the cart still shows its own amount, product type and wallet choice, and two
+    browsers with the same cart get the same (verified) button."""
+    seen = []
+    for product, quantity, kind, amount in [
+        ("canvas-tote", 1, "PayAndShip", "24.00"),
+        ("canvas-tote", 2, "PayAndShip", "48.00"),
+        ("canvas-tote", 1, "PayAndShip", "24.00"),
+        ("trail-guide-ebook", 1, "PayOnly", "9.99"),
+    ]:
+        browser = make_shop_buyer()
+        browser.add(product, quantity)
+        options = browser.button_options()
+        assert options["productType"] == kind and options["estimatedOrderAmount"]["amount"] == amount
+        seen.append(options)
+    assert seen[0] == seen[2] and seen[0] != seen[1]
+    wallet = make_wallet_buyer()  # the same cart as the first, then asking to save the wallet
+    wallet.sign_in()
+    wallet.add("canvas-tote", 1)
+    assert "chargePermissionType" not in wallet.button_options()["createCheckoutSessionConfig"]["payloadJSON"]
+    wallet.web.post("/cart/save-wallet", data={"csrf_token": wallet.csrf(), "save_wallet": "1"})
+    payload = json.loads(wallet.button_options()["createCheckoutSessionConfig"]["payloadJSON"])
+    assert payload["chargePermissionType"] == "PaymentMethodOnFile"
+    other = make_shop_buyer()
+    other.add("canvas-tote", 1)
+    assert other.click_amazon_pay().startswith("/checkout/review?")  # the kept signature verifies
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [
