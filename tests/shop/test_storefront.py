@@ -39,6 +39,12 @@ def test_a_catalog_card_adds_one_of_its_product(buyer_browser):
         answer = web.post("/cart/items", data={**fields, "product_id": "canvas-tote"})
         assert answer.status_code == 303 and answer.headers["Location"] == "/cart"
     assert "Cart (2)" in text(web.get("/cart"))
+    # A card cannot add past the most the cart takes: the product page says so by its field.
+    buyer_browser.add("canvas-tote", 18)
+    answer = web.post("/cart/items", data={**fields, "product_id": "canvas-tote"})
+    assert answer.status_code == 303 and answer.headers["Location"] == "/products/canvas-tote"
+    page = text(web.get(answer.headers["Location"]))
+    assert "You already have 20 of these in your cart" in page and "Cart (20)" in page
 
 
 def test_cart_totals_and_a_button_amazon_accepts(buyer_browser, shop_app):
